@@ -1,0 +1,249 @@
+//! Splitting a stream into documents and parsing each one on its own, so that one broken document
+//! costs only itself.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::object::{LoadIssue, Object, Severity, SourceRef};
+
+/// One document of a stream: its text and the 1-based line its text starts on.
+struct RawDocument<'a> {
+    text: &'a str,
+    first_line: u32,
+}
+
+/// Splits a YAML stream on `---` / `...` markers at column 0. A marker inside a block scalar is
+/// indented, so column 0 is a safe boundary for Kubernetes manifests.
+fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
+    let mut documents = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1u32;
+    let mut offset = 0usize;
+    let mut line_number = 1u32;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        let is_marker = trimmed == "---"
+            || trimmed.starts_with("--- ")
+            || trimmed.starts_with("---\t")
+            || trimmed == "...";
+        if is_marker {
+            documents.push(RawDocument {
+                text: &text[start..offset],
+                first_line: start_line,
+            });
+            // `--- {json}` or `--- key: v` keeps content on the marker line.
+            let rest = trimmed.strip_prefix("---").unwrap_or("");
+            if !rest.trim().is_empty() && trimmed != "..." {
+                start = offset + 3;
+                start_line = line_number;
+            } else {
+                start = offset + line.len();
+                start_line = line_number + 1;
+            }
+        }
+        offset += line.len();
+        line_number += 1;
+    }
+    documents.push(RawDocument {
+        text: &text[start..],
+        first_line: start_line,
+    });
+    documents
+}
+
+/// The 0-based line (within `text`) of the first line that holds content, or `None` when the
+/// document is blank or only comments.
+fn first_content_line(text: &str) -> Option<(u32, &str)> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let trimmed = line.trim_start();
+        (!trimmed.is_empty() && !trimmed.starts_with('#') && !trimmed.starts_with('%'))
+            .then_some((index as u32, trimmed))
+    })
+}
+
+/// Parses one JSON document.
+pub fn parse_json_document(text: &str) -> Result<Value, (String, Option<(u32, u32)>)> {
+    serde_json::from_str(text).map_err(|error| {
+        let message = error.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(head, _)| head)
+            .to_owned();
+        (message, Some((error.line() as u32, error.column() as u32)))
+    })
+}
+
+/// Parses one YAML document the way Kubernetes reads it (YAML 1.1 scalars: `0644` is octal,
+/// `yes`/`on` are booleans).
+pub fn parse_yaml_document(text: &str) -> Result<Value, (String, Option<(u32, u32)>)> {
+    let mut options = serde_saphyr::Options::default();
+    options.legacy_octal_numbers = true;
+    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|error| {
+        let position = error
+            .location()
+            .filter(|location| location.line() > 0)
+            .map(|location| (location.line() as u32, location.column() as u32));
+        let message = error.without_snippet().to_string();
+        let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(head, _)| head)
+            .to_owned();
+        (message, position)
+    })
+}
+
+/// Parses every document of a file's text into objects, flattening `kind: List`.
+pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Object>, Vec<LoadIssue>) {
+    let mut objects = Vec::new();
+    let mut issues = Vec::new();
+    for document in split_documents(text) {
+        let Some((content_offset, first)) = first_content_line(document.text) else {
+            continue;
+        };
+        let parsed = if first.starts_with('{') || first.starts_with('[') {
+            // JSON is YAML 1.2; fall back to the YAML parser for flow documents that are not JSON.
+            parse_json_document(document.text).or_else(|_| parse_yaml_document(document.text))
+        } else {
+            parse_yaml_document(document.text)
+        };
+        let value = match parsed {
+            Ok(value) => value,
+            Err((message, position)) => {
+                issues.push(LoadIssue {
+                    severity: Severity::Error,
+                    file: file.clone(),
+                    line: Some(
+                        position.map_or(document.first_line + content_offset, |(line, _)| {
+                            document.first_line + line - 1
+                        }),
+                    ),
+                    column: position.map(|(_, column)| column),
+                    message: format!("invalid document: {message}"),
+                });
+                continue;
+            }
+        };
+        if value.is_null() {
+            continue;
+        }
+        let source = SourceRef {
+            file: file.clone(),
+            line: document.first_line,
+            text: Some(Arc::from(document.text)),
+        };
+        push_objects(value, source, &mut objects, &mut issues);
+    }
+    (objects, issues)
+}
+
+fn push_objects(
+    value: Value,
+    source: SourceRef,
+    objects: &mut Vec<Object>,
+    issues: &mut Vec<LoadIssue>,
+) {
+    let is_list = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| kind == "List" || kind.ends_with("List"))
+        && value.get("items").is_some_and(Value::is_array);
+    if is_list {
+        let Value::Object(mut map) = value else {
+            return;
+        };
+        let Some(Value::Array(items)) = map.remove("items") else {
+            return;
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            let index_text = index.to_string();
+            let line = source
+                .text
+                .as_deref()
+                .and_then(|text| crate::locate::line_of_path(text, &["items", &index_text]))
+                .map_or(source.line, |offset| source.line + offset);
+            // Items point at their own line; the path index of a list item is relative to the list.
+            let item_source = SourceRef {
+                file: source.file.clone(),
+                line,
+                text: None,
+            };
+            push_objects(item, item_source, objects, issues);
+        }
+        return;
+    }
+    let line = source.line;
+    let file = source.file.clone();
+    match Object::from_value(value, Some(source)) {
+        Ok(object) => objects.push(object),
+        Err(message) => issues.push(LoadIssue {
+            severity: Severity::Warning,
+            file,
+            line: Some(line),
+            column: None,
+            message: format!("skipped: {message}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Vec<Object>, Vec<LoadIssue>) {
+        parse_documents(&Arc::from("test.yaml"), text)
+    }
+
+    #[test]
+    fn splits_documents_and_keeps_lines() {
+        let (objects, issues) = parse(
+            "# comment\napiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: x}\n---\n\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[0].source.as_ref().unwrap().line, 1);
+        assert_eq!(objects[0].namespace.as_deref(), Some("x"));
+        assert_eq!(objects[1].source.as_ref().unwrap().line, 8);
+        assert_eq!(objects[1].namespace, None);
+    }
+
+    #[test]
+    fn broken_document_names_its_line_and_the_rest_loads() {
+        let (objects, issues) = parse(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: [name: b\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c}\n",
+        );
+        assert_eq!(objects.len(), 2);
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].severity, Severity::Error);
+        let line = issues[0].line.unwrap();
+        assert!((7..=8).contains(&line), "line {line}");
+        assert!(issues[0].to_string().starts_with("test.yaml:"));
+    }
+
+    #[test]
+    fn reads_yaml_1_1_scalars_like_kubernetes() {
+        let (objects, _) =
+            parse("apiVersion: v1\nkind: X\nmetadata: {name: a}\nmode: 0644\nflag: yes\n");
+        assert_eq!(objects[0].value["mode"], 420);
+        assert_eq!(objects[0].value["flag"], true);
+    }
+
+    #[test]
+    fn json_documents_and_lists_are_flattened() {
+        let (objects, issues) = parse(
+            r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}},{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}]}"#,
+        );
+        assert!(issues.is_empty());
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[1].kind, "Pod");
+    }
+
+    #[test]
+    fn non_kubernetes_documents_are_skipped_with_a_warning() {
+        let (objects, issues) = parse("foo: bar\n");
+        assert!(objects.is_empty());
+        assert_eq!(issues[0].severity, Severity::Warning);
+        assert!(issues[0].message.contains("no apiVersion/kind"));
+    }
+}
