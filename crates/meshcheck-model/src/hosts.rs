@@ -1,0 +1,221 @@
+//! Istio host names: short names, FQDNs, wildcards, and which Services and ServiceEntries a host
+//! resolves to from a given namespace (honouring `exportTo` and `networking.istio.io/exportTo`).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::resource::{ResourceId, items, str_field, strings};
+use crate::{Kind, Resource};
+
+/// The cluster's DNS suffix for services (Istio's analyzers assume the default domain).
+pub const CLUSTER_DOMAIN: &str = "svc.cluster.local";
+
+/// Expands a short host (`reviews`) to `reviews.<ns>.svc.cluster.local`; hosts with a dot and
+/// wildcards are kept as written.
+pub fn to_fqdn(namespace: &str, host: &str) -> String {
+    if host.starts_with('*') || host.contains('.') {
+        host.to_owned()
+    } else {
+        format!("{host}.{namespace}.{CLUSTER_DOMAIN}")
+    }
+}
+
+/// Splits `name.namespace.svc.cluster.local` into (name, namespace).
+pub fn fqdn_parts(fqdn: &str) -> Option<(&str, &str)> {
+    let rest = fqdn.strip_suffix(".svc.cluster.local")?;
+    let (name, namespace) = rest.rsplit_once('.')?;
+    (!name.is_empty() && !namespace.is_empty()).then_some((name, namespace))
+}
+
+/// Whether host `a` matches host `b` where either may be a wildcard (`*.example.com`, `*`).
+pub fn hosts_intersect(a: &str, b: &str) -> bool {
+    if a == b || a == "*" || b == "*" {
+        return true;
+    }
+    match (a.strip_prefix('*'), b.strip_prefix('*')) {
+        (Some(a_suffix), Some(b_suffix)) => {
+            a_suffix.ends_with(b_suffix) || b_suffix.ends_with(a_suffix)
+        }
+        (Some(a_suffix), None) => b.ends_with(a_suffix),
+        (None, Some(b_suffix)) => a.ends_with(b_suffix),
+        (None, None) => false,
+    }
+}
+
+/// Whether `host` is covered by `pattern` (a wildcard pattern covers the hosts below it).
+pub fn host_covered_by(host: &str, pattern: &str) -> bool {
+    if pattern == "*" || host == pattern {
+        return true;
+    }
+    match pattern.strip_prefix('*') {
+        Some(suffix) => host.strip_prefix('*').unwrap_or(host).ends_with(suffix),
+        None => false,
+    }
+}
+
+/// One port a host serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPort {
+    pub number: u32,
+    pub name: String,
+    pub protocol: String,
+}
+
+/// What a host resolves to.
+#[derive(Clone, Debug)]
+pub struct HostTarget {
+    pub resource: ResourceId,
+    pub kind: Kind,
+    pub ports: Vec<HostPort>,
+}
+
+/// The index of every host a Service or ServiceEntry defines, by visibility scope.
+#[derive(Debug, Default)]
+pub struct HostIndex {
+    /// (scope, fqdn) → target. Scope is `*` (all namespaces) or a namespace name.
+    exact: HashMap<(String, String), HostTarget>,
+    /// Wildcard hosts: (scope, suffix without the leading `*`, target).
+    wildcards: Vec<(String, String, HostTarget)>,
+}
+
+fn ports_of(resource: &Resource) -> Vec<HostPort> {
+    let number_key = if resource.kind == Kind::Service {
+        "port"
+    } else {
+        "number"
+    };
+    items(resource.spec().get("ports"))
+        .map(|port| HostPort {
+            number: port.get(number_key).and_then(Value::as_u64).unwrap_or(0) as u32,
+            name: str_field(port, "name").unwrap_or_default().to_owned(),
+            protocol: str_field(port, "protocol").unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+impl HostIndex {
+    /// Builds the index: ServiceEntries first, then Services (a Service wins on the same key,
+    /// as in Istio's analyzers).
+    pub fn build<'a>(
+        service_entries: impl Iterator<Item = (ResourceId, &'a Resource)>,
+        services: impl Iterator<Item = (ResourceId, &'a Resource)>,
+    ) -> HostIndex {
+        let mut index = HostIndex::default();
+        for (id, entry) in service_entries {
+            let target = HostTarget {
+                resource: id,
+                kind: Kind::ServiceEntry,
+                ports: ports_of(entry),
+            };
+            let export_to = entry.export_to();
+            let scopes: Vec<String> = if export_to.is_empty() || export_to.contains(&"*") {
+                vec!["*".to_owned()]
+            } else {
+                export_to
+                    .iter()
+                    .map(|scope| match *scope {
+                        "." => entry.namespace.clone(),
+                        other => other.to_owned(),
+                    })
+                    .collect()
+            };
+            for host in strings(entry.spec().get("hosts")) {
+                let fqdn = to_fqdn(&entry.namespace, host);
+                for scope in &scopes {
+                    index.insert(scope.clone(), fqdn.clone(), target.clone());
+                }
+            }
+        }
+        for (id, service) in services {
+            let target = HostTarget {
+                resource: id,
+                kind: Kind::Service,
+                ports: ports_of(service),
+            };
+            let fqdn = to_fqdn(&service.namespace, service.name());
+            for scope in service_scopes(service) {
+                index.insert(scope, fqdn.clone(), target.clone());
+            }
+        }
+        index
+    }
+
+    fn insert(&mut self, scope: String, fqdn: String, target: HostTarget) {
+        if let Some(suffix) = fqdn.strip_prefix('*') {
+            self.wildcards.push((scope.clone(), suffix.to_owned(), target.clone()));
+        }
+        self.exact.insert((scope, fqdn), target);
+    }
+
+    /// Resolves `host` as written in an object of namespace `source_ns` whose `exportTo` is
+    /// `export_to`: first hosts visible everywhere, then hosts scoped to the namespaces the object
+    /// is exported to (its own when none), then wildcard hosts.
+    pub fn lookup(&self, source_ns: &str, export_to: &[&str], host: &str) -> Option<&HostTarget> {
+        let fqdn = to_fqdn(source_ns, host);
+        if let Some(target) = self.exact.get(&("*".to_owned(), fqdn.clone())) {
+            return Some(target);
+        }
+        let scopes: Vec<&str> = if export_to.is_empty() {
+            vec![source_ns]
+        } else {
+            export_to
+                .iter()
+                .map(|scope| if *scope == "." { source_ns } else { scope })
+                .collect()
+        };
+        for scope in scopes {
+            if let Some(target) = self.exact.get(&(scope.to_owned(), fqdn.clone())) {
+                return Some(target);
+            }
+        }
+        let bare = fqdn.strip_prefix('*').unwrap_or(&fqdn);
+        self.wildcards
+            .iter()
+            .filter(|(scope, _, _)| scope == "*" || scope == source_ns)
+            .find(|(_, suffix, _)| bare.ends_with(suffix.as_str()))
+            .map(|(_, _, target)| target)
+    }
+}
+
+/// The namespaces a Service is visible from, per its `networking.istio.io/exportTo` annotation.
+pub fn service_scopes(service: &Resource) -> Vec<String> {
+    match service.annotation("networking.istio.io/exportTo") {
+        None | Some("") => vec!["*".to_owned()],
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .map(|scope| {
+                if scope == "." {
+                    service.namespace.clone()
+                } else {
+                    scope.to_owned()
+                }
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqdn_conversion() {
+        assert_eq!(to_fqdn("ns", "reviews"), "reviews.ns.svc.cluster.local");
+        assert_eq!(to_fqdn("ns", "reviews.other"), "reviews.other");
+        assert_eq!(to_fqdn("ns", "*.example.com"), "*.example.com");
+        assert_eq!(fqdn_parts("a.b.svc.cluster.local"), Some(("a", "b")));
+        assert_eq!(fqdn_parts("x.a.b.svc.cluster.local"), Some(("x.a", "b")));
+        assert_eq!(fqdn_parts("a.svc.cluster.local"), None);
+    }
+
+    #[test]
+    fn wildcard_matching() {
+        assert!(hosts_intersect("*.example.com", "a.example.com"));
+        assert!(hosts_intersect("*.com", "*.example.com"));
+        assert!(!hosts_intersect("a.example.com", "b.example.com"));
+        assert!(host_covered_by("a.example.com", "*.example.com"));
+        assert!(!host_covered_by("*.com", "*.example.com"));
+    }
+}

@@ -1,0 +1,14 @@
+//! The mesh model: every input object resolved to a [`Kind`], with the indexes rules share
+//! (by kind and name, pods by labels, hosts by visibility scope) and the mesh-wide configuration.
+//! Built once per run; rules only read it.
+
+pub mod hosts;
+mod kind;
+mod mesh;
+pub mod meshconfig;
+mod resource;
+pub mod selector;
+
+pub use kind::Kind;
+pub use mesh::{Mesh, MeshInputs};
+pub use resource::{Resource, ResourceId, items, str_field, strings};

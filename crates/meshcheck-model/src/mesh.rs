@@ -1,0 +1,313 @@
+//! The mesh: every resource, indexed once so that rules never scan raw objects.
+
+use std::collections::HashMap;
+
+use meshcheck_input::Object;
+use serde_json::{Map, Value};
+
+use crate::hosts::HostIndex;
+use crate::meshconfig::{MeshConfig, MeshNetworks};
+use crate::resource::{ResourceId, items, str_field};
+use crate::selector::{matches_labels, value_text};
+use crate::{Kind, Resource};
+
+/// Extra configuration given beside the objects (`--mesh-config`, `--mesh-networks`).
+#[derive(Debug, Default, Clone)]
+pub struct MeshInputs {
+    /// A MeshConfig document (YAML/JSON), from `--mesh-config`.
+    pub mesh_config: Option<(String, Value)>,
+    /// A MeshNetworks document, from `--mesh-networks`.
+    pub mesh_networks: Option<(String, Value)>,
+}
+
+/// The indexed mesh.
+#[derive(Debug)]
+pub struct Mesh {
+    pub resources: Vec<Resource>,
+    by_kind: HashMap<Kind, Vec<ResourceId>>,
+    by_name: HashMap<(Kind, String, String), ResourceId>,
+    pods_by_namespace: HashMap<String, Vec<ResourceId>>,
+    /// (namespace, label key, label value) → pods, to answer selectors without scanning.
+    pod_labels: HashMap<(String, String, String), Vec<ResourceId>>,
+    /// (label key, label value) → pods in any namespace.
+    pod_labels_any_ns: HashMap<(String, String), Vec<ResourceId>>,
+    pub hosts: HostIndex,
+    pub mesh_config: MeshConfig,
+    pub mesh_networks: Option<MeshNetworks>,
+}
+
+impl Mesh {
+    /// Builds the mesh from loaded objects. Later duplicates of the same object replace earlier
+    /// ones, as `kubectl apply` of the same files would.
+    pub fn build(objects: Vec<Object>, inputs: MeshInputs) -> Mesh {
+        let mut resources: Vec<Resource> = Vec::with_capacity(objects.len());
+        let mut by_name: HashMap<(Kind, String, String), ResourceId> = HashMap::new();
+        for object in objects {
+            let resource = Resource::new(object);
+            // Unknown kinds are keyed by their own kind name so that they never collide.
+            let key = (
+                resource.kind,
+                resource.namespace.clone(),
+                if resource.kind == Kind::Other {
+                    format!("{}/{}/{}", resource.object.api_version, resource.object.kind, resource.name())
+                } else {
+                    resource.name().to_owned()
+                },
+            );
+            match by_name.get(&key) {
+                Some(&existing) => resources[existing as usize] = resource,
+                None => {
+                    by_name.insert(key, resources.len() as ResourceId);
+                    resources.push(resource);
+                }
+            }
+        }
+        let mut by_kind: HashMap<Kind, Vec<ResourceId>> = HashMap::new();
+        let mut pods_by_namespace: HashMap<String, Vec<ResourceId>> = HashMap::new();
+        let mut pod_labels: HashMap<(String, String, String), Vec<ResourceId>> = HashMap::new();
+        let mut pod_labels_any_ns: HashMap<(String, String), Vec<ResourceId>> = HashMap::new();
+        for (index, resource) in resources.iter().enumerate() {
+            let id = index as ResourceId;
+            by_kind.entry(resource.kind).or_default().push(id);
+            if resource.kind == Kind::Pod {
+                pods_by_namespace
+                    .entry(resource.namespace.clone())
+                    .or_default()
+                    .push(id);
+                for (key, value) in resource.labels() {
+                    let value = value_text(value);
+                    pod_labels
+                        .entry((resource.namespace.clone(), key.clone(), value.clone()))
+                        .or_default()
+                        .push(id);
+                    pod_labels_any_ns
+                        .entry((key.clone(), value))
+                        .or_default()
+                        .push(id);
+                }
+            }
+        }
+        let of_kind = |kind: Kind| {
+            by_kind
+                .get(&kind)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|&id| (id, &resources[id as usize]))
+        };
+        let hosts = HostIndex::build(of_kind(Kind::ServiceEntry), of_kind(Kind::Service));
+        let mesh_config = MeshConfig::resolve(inputs.mesh_config, of_kind(Kind::ConfigMap));
+        let mesh_networks = MeshNetworks::resolve(
+            inputs.mesh_networks,
+            of_kind(Kind::ConfigMap),
+            &mesh_config.root_namespace,
+        );
+        Mesh {
+            resources,
+            by_kind,
+            by_name,
+            pods_by_namespace,
+            pod_labels,
+            pod_labels_any_ns,
+            hosts,
+            mesh_config,
+            mesh_networks,
+        }
+    }
+
+    pub fn resource(&self, id: ResourceId) -> &Resource {
+        &self.resources[id as usize]
+    }
+
+    /// Every resource of a kind, in input order.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
+        self.ids_of_kind(kind).iter().map(|&id| self.resource(id))
+    }
+
+    pub fn ids_of_kind(&self, kind: Kind) -> &[ResourceId] {
+        self.by_kind.get(&kind).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    pub fn count(&self, kind: Kind) -> usize {
+        self.ids_of_kind(kind).len()
+    }
+
+    /// Looks an object up by kind, namespace (`""` for cluster-scoped kinds) and name.
+    pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Resource> {
+        self.by_name
+            .get(&(kind, namespace.to_owned(), name.to_owned()))
+            .map(|&id| self.resource(id))
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&Resource> {
+        self.get(Kind::Namespace, "", name)
+    }
+
+    /// The namespaces the mesh knows of: Namespace objects plus every namespace an object names.
+    pub fn namespace_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .of_kind(Kind::Namespace)
+            .map(Resource::name)
+            .chain(
+                self.resources
+                    .iter()
+                    .filter(|resource| !resource.namespace.is_empty())
+                    .map(|resource| resource.namespace.as_str()),
+            )
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    pub fn pods_in(&self, namespace: &str) -> impl Iterator<Item = &Resource> {
+        self.pods_by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&id| self.resource(id))
+    }
+
+    /// Pods whose labels match `selector` (a `matchLabels`-style map), in `namespace` or, with
+    /// `None`, in any namespace. An empty selector matches every pod in scope.
+    pub fn pods_matching(
+        &self,
+        namespace: Option<&str>,
+        selector: &Map<String, Value>,
+    ) -> Vec<&Resource> {
+        let Some((key, value)) = selector.iter().next() else {
+            return match namespace {
+                Some(namespace) => self.pods_in(namespace).collect(),
+                None => self.of_kind(Kind::Pod).collect(),
+            };
+        };
+        let value = value_text(value);
+        let candidates = match namespace {
+            Some(namespace) => {
+                self.pod_labels
+                    .get(&(namespace.to_owned(), key.clone(), value))
+            }
+            None => self.pod_labels_any_ns.get(&(key.clone(), value)),
+        };
+        candidates
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&id| self.resource(id))
+            .filter(|pod| matches_labels(selector, pod.labels()))
+            .collect()
+    }
+
+    /// Services in `namespace` whose selector matches the pod's labels.
+    pub fn services_selecting<'a>(&'a self, pod: &'a Resource) -> impl Iterator<Item = &'a Resource> {
+        self.of_kind(Kind::Service).filter(move |service| {
+            service.namespace == pod.namespace
+                && service
+                    .spec()
+                    .get("selector")
+                    .and_then(Value::as_object)
+                    .is_some_and(|selector| !selector.is_empty() && matches_labels(selector, pod.labels()))
+        })
+    }
+
+    /// The root namespace of the mesh (`rootNamespace` in mesh config, `istio-system` by default).
+    pub fn root_namespace(&self) -> &str {
+        &self.mesh_config.root_namespace
+    }
+
+    /// Whether a pod or pod template runs (or will run) with an Istio sidecar: it has an
+    /// `istio-proxy` container, or its `sidecar.istio.io/inject` label/annotation, or its
+    /// namespace's `istio-injection=enabled` label, says so.
+    pub fn pod_in_mesh(
+        &self,
+        namespace: &str,
+        metadata: &Value,
+        pod_spec: &Value,
+    ) -> bool {
+        let has_proxy = items(pod_spec.get("containers"))
+            .chain(items(pod_spec.get("initContainers")))
+            .any(|container| {
+                str_field(container, "name") == Some("istio-proxy")
+                    && str_field(container, "image").is_some_and(|image| !image.is_empty())
+            });
+        if has_proxy {
+            return true;
+        }
+        for field in ["labels", "annotations"] {
+            if let Some(value) = metadata
+                .get(field)
+                .and_then(|map| map.get("sidecar.istio.io/inject"))
+            {
+                return value_text(value) == "true";
+            }
+        }
+        match self.namespace(namespace) {
+            Some(namespace) => namespace.label("istio-injection") == Some("enabled"),
+            None => false,
+        }
+    }
+
+    /// [`Mesh::pod_in_mesh`] for a Pod resource.
+    pub fn pod_resource_in_mesh(&self, pod: &Resource) -> bool {
+        self.pod_in_mesh(&pod.namespace, pod.metadata(), pod.spec())
+    }
+
+    /// Whether the pod runs in ambient mode (redirected by ztunnel).
+    pub fn pod_in_ambient(&self, pod: &Resource) -> bool {
+        pod.annotation("ambient.istio.io/redirection") == Some("enabled")
+    }
+
+    /// Whether a namespace is enrolled in ambient mode (and not in sidecar injection).
+    pub fn namespace_in_ambient(&self, namespace: &str) -> bool {
+        let Some(namespace) = self.namespace(namespace) else {
+            return false;
+        };
+        if namespace.label("istio-injection") == Some("enabled") {
+            return false;
+        }
+        if namespace.label("istio.io/rev").is_some_and(|rev| !rev.is_empty()) {
+            return false;
+        }
+        namespace.label("istio.io/dataplane-mode") == Some("ambient")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshcheck_input::parse_documents;
+    use std::sync::Arc;
+
+    pub(crate) fn mesh(yaml: &str) -> Mesh {
+        let (objects, issues) = parse_documents(&Arc::from("t.yaml"), yaml);
+        assert!(issues.is_empty(), "{issues:?}");
+        Mesh::build(objects, MeshInputs::default())
+    }
+
+    #[test]
+    fn indexes_and_defaults_namespace() {
+        let mesh = mesh(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: default}\nspec: {selector: {app: a}, ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {istio-injection: enabled}}\n",
+        );
+        let pod = mesh.get(Kind::Pod, "default", "p").unwrap();
+        assert_eq!(pod.object.namespace, None);
+        assert_eq!(mesh.services_selecting(pod).count(), 1);
+        let selector = serde_json::json!({"app": "a"});
+        assert_eq!(mesh.pods_matching(None, selector.as_object().unwrap()).len(), 1);
+        assert!(mesh.pod_resource_in_mesh(pod));
+        let target = mesh.hosts.lookup("default", &[], "a").unwrap();
+        assert_eq!(target.kind, Kind::Service);
+        assert!(mesh.hosts.lookup("other", &[], "a").is_none());
+        assert!(mesh.hosts.lookup("other", &[], "a.default.svc.cluster.local").is_some());
+    }
+
+    #[test]
+    fn service_entry_export_scopes() {
+        let mesh = mesh(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se, namespace: a}\nspec: {hosts: ['*.example.com'], exportTo: ['.']}\n",
+        );
+        assert!(mesh.hosts.lookup("a", &[], "api.example.com").is_some());
+        assert!(mesh.hosts.lookup("b", &[], "api.example.com").is_none());
+    }
+}

@@ -1,0 +1,114 @@
+//! One object of the mesh with the accessors rules need.
+
+use meshcheck_input::Object;
+use serde_json::{Map, Value};
+
+use crate::Kind;
+
+/// Index of a resource in [`crate::Mesh::resources`].
+pub type ResourceId = u32;
+
+static EMPTY_MAP: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+/// An object with its resolved kind and effective namespace.
+#[derive(Debug)]
+pub struct Resource {
+    pub kind: Kind,
+    pub object: Object,
+    /// The namespace the object lives in for analysis: its own, `default` for a namespaced object
+    /// that names none (as `kubectl apply` and `istioctl analyze` treat it), or `""` for
+    /// cluster-scoped kinds. Findings report `object.namespace`, never this default.
+    pub namespace: String,
+}
+
+impl Resource {
+    pub fn new(object: Object) -> Resource {
+        let kind = Kind::from_group_kind(object.group(), &object.kind);
+        let namespaced = kind.is_namespaced();
+        let namespace = match (&object.namespace, namespaced) {
+            (_, false) => String::new(),
+            (Some(namespace), true) => namespace.clone(),
+            (None, true) => "default".to_owned(),
+        };
+        Resource {
+            kind,
+            object,
+            namespace,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.object.name
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.object.value
+    }
+
+    /// `spec` (or `Value::Null`).
+    pub fn spec(&self) -> &Value {
+        self.object.value.get("spec").unwrap_or(&Value::Null)
+    }
+
+    pub fn metadata(&self) -> &Value {
+        self.object.value.get("metadata").unwrap_or(&Value::Null)
+    }
+
+    pub fn labels(&self) -> &Map<String, Value> {
+        self.metadata()
+            .get("labels")
+            .and_then(Value::as_object)
+            .unwrap_or(&EMPTY_MAP)
+    }
+
+    pub fn annotations(&self) -> &Map<String, Value> {
+        self.metadata()
+            .get("annotations")
+            .and_then(Value::as_object)
+            .unwrap_or(&EMPTY_MAP)
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels().get(key).and_then(Value::as_str)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations().get(key).and_then(Value::as_str)
+    }
+
+    /// `name.namespace` (or `name`), the way istioctl prints a resource.
+    pub fn display_name(&self) -> String {
+        match &self.object.namespace {
+            Some(namespace) => format!("{}.{}", self.object.name, namespace),
+            None => self.object.name.clone(),
+        }
+    }
+
+    /// The line of a field, e.g. `&["spec", "hosts", "0"]`, or of the document.
+    pub fn line_of(&self, path: &[&str]) -> Option<u32> {
+        self.object.line_of(path)
+    }
+
+    /// `spec.exportTo` as strings (empty when absent).
+    pub fn export_to(&self) -> Vec<&str> {
+        strings(self.spec().get("exportTo"))
+    }
+}
+
+/// A JSON array of strings as a vector (non-strings are ignored; absent is empty).
+pub fn strings(value: Option<&Value>) -> Vec<&str> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Iterates a JSON array (absent or not an array is empty).
+pub fn items(value: Option<&Value>) -> impl Iterator<Item = &Value> {
+    value.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// A string field of a JSON object.
+pub fn str_field<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value.get(key).and_then(Value::as_str)
+}

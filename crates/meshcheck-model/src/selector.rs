@@ -1,0 +1,83 @@
+//! Label selectors: Istio's `matchLabels` maps and Kubernetes `matchLabels` + `matchExpressions`.
+
+use serde_json::{Map, Value};
+
+/// Whether every `key: value` of `selector` is present in `labels`. An empty selector matches all.
+pub fn matches_labels(selector: &Map<String, Value>, labels: &Map<String, Value>) -> bool {
+    selector.iter().all(|(key, wanted)| {
+        labels
+            .get(key)
+            .is_some_and(|have| value_text(have) == value_text(wanted))
+    })
+}
+
+/// Evaluates a Kubernetes `LabelSelector` (`matchLabels` and `matchExpressions`).
+pub fn matches_label_selector(selector: &Value, labels: &Map<String, Value>) -> bool {
+    let match_labels = selector.get("matchLabels").and_then(Value::as_object);
+    if let Some(match_labels) = match_labels
+        && !matches_labels(match_labels, labels)
+    {
+        return false;
+    }
+    let expressions = selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    expressions.iter().all(|expression| {
+        let key = expression.get("key").and_then(Value::as_str).unwrap_or("");
+        let operator = expression
+            .get("operator")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let values: Vec<String> = expression
+            .get("values")
+            .and_then(Value::as_array)
+            .map(|values| values.iter().map(value_text).collect())
+            .unwrap_or_default();
+        let have = labels.get(key).map(value_text);
+        match operator {
+            "In" => have.is_some_and(|have| values.contains(&have)),
+            "NotIn" => have.is_none_or(|have| !values.contains(&have)),
+            "Exists" => have.is_some(),
+            "DoesNotExist" => have.is_none(),
+            _ => false,
+        }
+    })
+}
+
+/// A label value as text (manifests sometimes carry unquoted numbers or booleans).
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn match_labels_subset() {
+        let labels = map(json!({"app": "a", "version": "v1"}));
+        assert!(matches_labels(&map(json!({"app": "a"})), &labels));
+        assert!(!matches_labels(&map(json!({"app": "b"})), &labels));
+        assert!(matches_labels(&Map::new(), &labels));
+    }
+
+    #[test]
+    fn match_expressions() {
+        let labels = map(json!({"app": "a"}));
+        let selector = json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["a", "b"]}, {"key": "x", "operator": "DoesNotExist"}]});
+        assert!(matches_label_selector(&selector, &labels));
+        let selector = json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["a"]}]});
+        assert!(!matches_label_selector(&selector, &labels));
+    }
+}
