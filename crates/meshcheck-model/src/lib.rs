@@ -5,10 +5,12 @@
 pub mod hosts;
 mod kind;
 mod mesh;
+pub mod protocol;
 pub mod meshconfig;
 mod resource;
 pub mod selector;
 
 pub use kind::Kind;
 pub use mesh::{Mesh, MeshInputs};
+pub use protocol::Protocol;
 pub use resource::{Resource, ResourceId, items, str_field, strings};

@@ -1,0 +1,181 @@
+//! Findings: what a rule reports, and the sink it reports into.
+
+use serde::Serialize;
+
+use meshcheck_model::Resource;
+
+use crate::istio_messages;
+use crate::rule::{Category, RuleMeta, Severity};
+
+/// The object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ResourceRef {
+    pub api_version: String,
+    pub kind: String,
+    /// Absent when the input object has none (never invented).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ResourceRef {
+    pub fn of(resource: &Resource) -> ResourceRef {
+        ResourceRef {
+            api_version: resource.object.api_version.clone(),
+            kind: resource.object.kind.clone(),
+            namespace: resource.object.namespace.clone(),
+            name: resource.object.name.clone(),
+        }
+    }
+
+    /// `name.namespace` or `name`, as istioctl prints resources.
+    pub fn display_name(&self) -> String {
+        match &self.namespace {
+            Some(namespace) => format!("{}.{}", self.name, namespace),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Where in the input a finding points.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SourceLocation {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+/// One problem found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub istio_code: Option<&'static str>,
+    /// The Istio analyzer the rule mirrors (scoring aid for Istio's conformance suite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub istio_analyzer: Option<&'static str>,
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub category: Category,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceRef>,
+    pub message: String,
+    pub remediation: String,
+    pub docs_url: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLocation>,
+    /// Annotations of the resource that may suppress this finding (kept out of the output).
+    #[serde(skip)]
+    pub suppressions: Option<String>,
+    /// The namespace the resource lives in for analysis (`default` for a namespaced object that
+    /// names none), used by `--namespace`; `None` for cluster-scoped and detached findings.
+    #[serde(skip)]
+    pub scope_namespace: Option<String>,
+}
+
+/// Collects a rule's findings; it knows the rule, so reports need only say what is specific.
+pub struct Sink {
+    pub(crate) meta: &'static RuleMeta,
+    pub(crate) findings: Vec<Finding>,
+}
+
+impl Sink {
+    pub fn new(meta: &'static RuleMeta) -> Sink {
+        Sink {
+            meta,
+            findings: Vec::new(),
+        }
+    }
+
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+
+    /// Reports a finding on a resource at the line of `path` (or of the document).
+    pub fn report(&mut self, resource: &Resource, path: &[&str], message: impl Into<String>) -> &mut Finding {
+        let finding = self.base(Some(resource), path, message.into());
+        self.findings.push(finding);
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    /// Reports an Istio message (`IST0101`): its level becomes the severity.
+    pub fn istio(
+        &mut self,
+        code: &'static str,
+        resource: &Resource,
+        path: &[&str],
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        let mut finding = self.base(Some(resource), path, message.into());
+        finding.istio_code = Some(code);
+        if let Some(level) = istio_messages::level(code) {
+            finding.severity = level;
+        }
+        self.findings.push(finding);
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    /// Reports a finding about something that is not an input object (mesh networks, the
+    /// platform as a whole).
+    pub fn report_detached(
+        &mut self,
+        resource: Option<ResourceRef>,
+        source: Option<SourceLocation>,
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        let mut finding = self.base(None, &[], message.into());
+        finding.resource = resource;
+        finding.source = source;
+        self.findings.push(finding);
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    fn base(&self, resource: Option<&Resource>, path: &[&str], message: String) -> Finding {
+        let source = resource.and_then(|resource| {
+            let object_source = resource.object.source.as_ref()?;
+            Some(SourceLocation {
+                file: object_source.file.to_string(),
+                line: resource.line_of(path),
+            })
+        });
+        Finding {
+            code: self.meta.code,
+            istio_code: None,
+            istio_analyzer: self.meta.istio_analyzer,
+            rule: self.meta.name,
+            severity: self.meta.severity,
+            category: self.meta.category,
+            resource: resource.map(ResourceRef::of),
+            message,
+            remediation: self.meta.remediation.to_owned(),
+            docs_url: self.meta.docs_url,
+            source,
+            suppressions: resource
+                .and_then(|resource| resource.annotation("galley.istio.io/analyze-suppress"))
+                .map(str::to_owned),
+            scope_namespace: resource
+                .map(|resource| resource.namespace.clone())
+                .filter(|namespace| !namespace.is_empty()),
+        }
+    }
+}
+
+impl Finding {
+    /// Overrides the severity.
+    pub fn severity(&mut self, severity: Severity) -> &mut Finding {
+        self.severity = severity;
+        self
+    }
+
+    /// Gives a remediation specific to this finding.
+    pub fn remediation(&mut self, text: impl Into<String>) -> &mut Finding {
+        self.remediation = text.into();
+        self
+    }
+
+    /// Marks the finding as an Istio message without changing its severity.
+    pub fn istio_code(&mut self, code: &'static str) -> &mut Finding {
+        self.istio_code = Some(code);
+        self
+    }
+}

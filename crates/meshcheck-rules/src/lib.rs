@@ -1,0 +1,17 @@
+//! meshcheck's rules. Each rule lives in its own file under `rules/<family>/`, declares its
+//! metadata with [`declare_rule!`] (its doc comment is what `meshcheck explain` prints) and is
+//! listed once in [`registry`].
+
+pub mod engine;
+pub mod finding;
+pub mod istio_messages;
+pub mod registry;
+mod rule;
+pub mod rules;
+
+pub use engine::{RunOptions, Suppression, run};
+pub use finding::{Finding, ResourceRef, Sink, SourceLocation};
+pub use rule::{Category, Rule, RuleMeta, Severity};
+
+#[cfg(test)]
+pub(crate) mod testing;

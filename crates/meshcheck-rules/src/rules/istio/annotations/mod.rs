@@ -1,0 +1,3 @@
+//! Istio annotations analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

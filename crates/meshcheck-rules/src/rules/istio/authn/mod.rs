@@ -1,0 +1,3 @@
+//! Istio authn analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio authz analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

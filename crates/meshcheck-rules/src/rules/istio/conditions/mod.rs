@@ -1,0 +1,3 @@
+//! Istio conditions analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio deployment analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

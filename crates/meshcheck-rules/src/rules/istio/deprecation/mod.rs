@@ -1,0 +1,3 @@
+//! Istio deprecation analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio destinationrule analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

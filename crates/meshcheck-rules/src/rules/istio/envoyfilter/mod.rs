@@ -1,0 +1,3 @@
+//! Istio envoyfilter analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

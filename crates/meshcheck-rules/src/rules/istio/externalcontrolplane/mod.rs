@@ -1,0 +1,3 @@
+//! Istio externalcontrolplane analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio gateway analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio injection analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

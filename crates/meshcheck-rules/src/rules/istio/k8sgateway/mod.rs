@@ -1,0 +1,3 @@
+//! Istio k8sgateway analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio maturity analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

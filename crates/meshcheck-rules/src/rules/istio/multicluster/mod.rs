@@ -1,0 +1,3 @@
+//! Istio multicluster analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio schema analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio serviceentry analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

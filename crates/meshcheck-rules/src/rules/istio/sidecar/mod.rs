@@ -1,0 +1,3 @@
+//! Istio sidecar analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio telemetry analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,3 @@
+//! Istio virtualservice analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

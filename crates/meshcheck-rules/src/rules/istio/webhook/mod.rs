@@ -1,0 +1,3 @@
+//! Istio webhook analyzers.
+
+pub static RULES: &[&crate::Rule] = &[];

@@ -1,0 +1,17 @@
+//! Test helpers: run one rule over YAML text.
+
+use std::sync::Arc;
+
+use meshcheck_model::{Mesh, MeshInputs};
+
+use crate::{Finding, Rule, Sink};
+
+/// Builds a mesh from YAML and runs `rule` on it.
+pub fn check(rule: &'static Rule, yaml: &str) -> Vec<Finding> {
+    let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("test.yaml"), yaml);
+    assert!(issues.is_empty(), "fixture does not load: {issues:?}");
+    let mesh = Mesh::build(objects, MeshInputs::default());
+    let mut sink = Sink::new(&rule.meta);
+    (rule.check)(&mesh, &mut sink);
+    sink.into_findings()
+}
