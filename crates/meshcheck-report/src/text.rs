@@ -1,0 +1,116 @@
+//! Terminal output: one line per finding, grouped by category, then a summary.
+
+use std::fmt::Write;
+
+use meshcheck_rules::{Category, Finding, Severity};
+
+use crate::Report;
+
+/// How to print.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// ANSI colours (only on a terminal, and never with `NO_COLOR`).
+    pub color: bool,
+}
+
+fn paint(options: TextOptions, code: &str, text: &str) -> String {
+    if options.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "1;35",
+        Severity::Error => "1;31",
+        Severity::Warning => "33",
+        Severity::Info => "36",
+    }
+}
+
+/// One finding as a line: `Error [MC037/IST0101] (VirtualService reviews.bookinfo file.yaml:12) message`.
+pub fn finding_line(finding: &Finding, options: TextOptions) -> String {
+    let codes = match finding.istio_code {
+        Some(istio) => format!("{}/{istio}", finding.code),
+        None => finding.code.to_owned(),
+    };
+    let mut subject = finding
+        .resource
+        .as_ref()
+        .map(|resource| format!("{} {}", resource.kind, resource.display_name()))
+        .unwrap_or_default();
+    if let Some(source) = &finding.source {
+        if !subject.is_empty() {
+            subject.push(' ');
+        }
+        subject.push_str(&source.file);
+        if let Some(line) = source.line {
+            let _ = write!(subject, ":{line}");
+        }
+    }
+    let subject = if subject.is_empty() {
+        String::new()
+    } else {
+        format!(" ({subject})")
+    };
+    format!(
+        "{} [{codes}]{subject} {}",
+        paint(options, severity_color(finding.severity), finding.severity.title()),
+        finding.message
+    )
+}
+
+/// The whole text report.
+pub fn render_text(report: &Report, options: TextOptions) -> String {
+    let mut out = String::new();
+    for category in Category::ALL {
+        let in_category: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|finding| finding.category == category)
+            .collect();
+        if in_category.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(options, "1", &format!("── {} ({})", category.title(), in_category.len()))
+        );
+        for finding in in_category {
+            let _ = writeln!(out, "{}", finding_line(finding, options));
+        }
+        out.push('\n');
+    }
+    let summary = &report.summary;
+    if summary.total == 0 {
+        let _ = write!(out, "{} ", paint(options, "1;32", "✔ No problems found."));
+    } else {
+        let counts: Vec<String> = Severity::ALL
+            .iter()
+            .filter(|severity| summary.count(**severity) > 0)
+            .map(|severity| {
+                let count = summary.count(*severity);
+                paint(options, severity_color(*severity), &format!("{count} {severity}"))
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "{} finding{}: {}. ",
+            summary.total,
+            if summary.total == 1 { "" } else { "s" },
+            counts.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Analyzed {} objects from {} file{} with {} rules.",
+        report.input.objects,
+        report.input.files,
+        if report.input.files == 1 { "" } else { "s" },
+        summary.rules_run
+    );
+    out
+}

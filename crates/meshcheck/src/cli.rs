@@ -1,0 +1,107 @@
+//! Command-line definition (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Health check for Istio service meshes.
+///
+/// Reads Kubernetes and Istio configuration (manifests today; collector archives and live
+/// clusters as they land), runs a catalog of checks that covers and extends `istioctl analyze`,
+/// and reports findings with severity and remediation.
+#[derive(Debug, Parser)]
+#[command(name = "meshcheck", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyze manifests (files, directories, `-` for stdin) and report findings.
+    Analyze(AnalyzeArgs),
+    /// List the rule catalog.
+    Rules(RulesArgs),
+    /// Explain a rule: what it checks, why it matters, how to fix it.
+    Explain(ExplainArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files or directories to analyze (directories are read recursively: .yaml, .yml, .json);
+    /// `-` reads stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// MeshConfig file to use instead of the `istio` ConfigMap found in the input.
+    #[arg(long, value_name = "FILE")]
+    pub mesh_config: Option<PathBuf>,
+
+    /// MeshNetworks file (multi-network meshes).
+    #[arg(long, value_name = "FILE")]
+    pub mesh_networks: Option<PathBuf>,
+
+    /// Exit with status 1 when a finding at or above this severity remains.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
+    /// Silence findings: `CODE=Kind name.namespace` (istioctl syntax, `*` globs; CODE is an MC or
+    /// IST code). Repeatable. Resources can also carry `galley.istio.io/analyze-suppress: CODE,...`.
+    #[arg(long, value_name = "CODE=RESOURCE")]
+    pub suppress: Vec<String>,
+
+    /// Report only findings on resources in these namespaces (the whole input is still analyzed,
+    /// so cross-namespace references resolve). Repeatable.
+    #[arg(short, long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Print how long loading, indexing, rules and rendering took (to stderr).
+    #[arg(long)]
+    pub timings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = RulesFormat::Text)]
+    pub output: RulesFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule code (MC028), rule name (service-port-name) or Istio code (IST0118).
+    pub code: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,166 @@
+//! `meshcheck analyze`.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use meshcheck_input::{LoadIssue, Severity as IssueSeverity};
+use meshcheck_model::{Mesh, MeshInputs};
+use meshcheck_report::{InputSummary, LoadProblem, Report, TextOptions};
+use meshcheck_rules::{RunOptions, Severity, Suppression, registry};
+use serde_json::Value;
+
+use crate::cli::{AnalyzeArgs, FailOn, OutputFormat};
+
+/// Reads a MeshConfig or MeshNetworks file: either the bare document, or a ConfigMap holding it
+/// under `data.<key>`.
+fn read_config_file(path: &Path, configmap_key: &str) -> anyhow::Result<(String, Value)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let value = meshcheck_input::parse_yaml_document(&text).map_err(|(message, position)| {
+        let at = position.map(|(line, column)| format!(":{line}:{column}")).unwrap_or_default();
+        anyhow::anyhow!("{}{at}: {message}", path.display())
+    })?;
+    let value = if value.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
+        let embedded = value
+            .pointer(&format!("/data/{configmap_key}"))
+            .and_then(Value::as_str)
+            .with_context(|| format!("{}: ConfigMap has no data.{configmap_key}", path.display()))?;
+        meshcheck_input::parse_yaml_document(embedded).map_err(|(message, _)| {
+            anyhow::anyhow!("{}: data.{configmap_key}: {message}", path.display())
+        })?
+    } else {
+        value
+    };
+    if !value.is_object() && !value.is_null() {
+        bail!("{}: expected a mapping", path.display());
+    }
+    let value = if value.is_null() { Value::Object(Default::default()) } else { value };
+    Ok((path.display().to_string(), value))
+}
+
+fn problem(issue: &LoadIssue) -> LoadProblem {
+    LoadProblem {
+        severity: match issue.severity {
+            IssueSeverity::Error => "error".to_owned(),
+            IssueSeverity::Warning => "warning".to_owned(),
+        },
+        file: issue.file.to_string(),
+        line: issue.line,
+        column: issue.column,
+        message: issue.message.clone(),
+    }
+}
+
+fn threshold(fail_on: FailOn) -> Severity {
+    match fail_on {
+        FailOn::Info => Severity::Info,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Error => Severity::Error,
+        FailOn::Critical => Severity::Critical,
+    }
+}
+
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let suppressions = args
+        .suppress
+        .iter()
+        .map(|text| Suppression::parse(text))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mesh_config = args
+        .mesh_config
+        .as_deref()
+        .map(|path| read_config_file(path, "mesh"))
+        .transpose()?;
+    let mesh_networks = args
+        .mesh_networks
+        .as_deref()
+        .map(|path| read_config_file(path, "meshNetworks"))
+        .transpose()?;
+
+    let started = Instant::now();
+    let loaded = meshcheck_input::load_paths(&args.paths)?;
+    let loaded_at = Instant::now();
+    for issue in &loaded.issues {
+        let label = match issue.severity {
+            IssueSeverity::Error => "error",
+            IssueSeverity::Warning => "warning",
+        };
+        eprintln!("meshcheck: {label}: {issue}");
+    }
+    let input_errors = loaded
+        .issues
+        .iter()
+        .any(|issue| issue.severity == IssueSeverity::Error);
+    let problems = loaded.issues.iter().map(problem).collect();
+    let files = loaded.files;
+
+    let mesh = Mesh::build(
+        loaded.objects,
+        MeshInputs {
+            mesh_config,
+            mesh_networks,
+        },
+    );
+    let indexed_at = Instant::now();
+
+    let rules = registry::all();
+    let options = RunOptions {
+        namespaces: args.namespaces.clone(),
+        suppressions,
+    };
+    let findings = meshcheck_rules::run(&mesh, rules, &options);
+    let analyzed_at = Instant::now();
+
+    let mut objects_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for resource in &mesh.resources {
+        *objects_by_kind.entry(resource.object.kind.clone()).or_default() += 1;
+    }
+    let input = InputSummary {
+        kind: "manifests".to_owned(),
+        files,
+        objects: mesh.resources.len(),
+        objects_by_kind,
+        mesh_config: mesh.mesh_config.source.clone(),
+        problems,
+    };
+    let report = Report::new(findings, rules.len(), input);
+    let rendered = match args.output {
+        OutputFormat::Text => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            meshcheck_report::render_text(&report, TextOptions { color })
+        }
+        OutputFormat::Json => meshcheck_report::render_json(&report),
+        OutputFormat::Yaml => meshcheck_report::render_yaml(&report),
+    };
+    let rendered_at = Instant::now();
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(rendered.as_bytes());
+    let _ = stdout.flush();
+
+    if args.timings {
+        let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1000.0;
+        eprintln!(
+            "timings: load {:.1} ms, index {:.1} ms, rules {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
+            ms(started, loaded_at),
+            ms(loaded_at, indexed_at),
+            ms(indexed_at, analyzed_at),
+            ms(analyzed_at, rendered_at),
+            ms(started, rendered_at),
+            report.input.objects,
+            report.summary.total,
+        );
+    }
+
+    if input_errors {
+        return Ok(ExitCode::from(2));
+    }
+    let failed = args
+        .fail_on
+        .is_some_and(|fail_on| report.worst().is_some_and(|worst| worst >= threshold(fail_on)));
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,13 @@
+pub mod analyze;
+pub mod rules;
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, CompletionsArgs};
+
+pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
+    clap_complete::generate(args.shell, &mut Cli::command(), "meshcheck", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}

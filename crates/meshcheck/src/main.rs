@@ -1,0 +1,29 @@
+//! The `meshcheck` command line.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit codes: 0 clean (or below `--fail-on`), 1 findings at or above `--fail-on`, 2 usage or
+/// input errors.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => commands::analyze::run(args),
+        Command::Rules(args) => commands::rules::list(args),
+        Command::Explain(args) => commands::rules::explain(args),
+        Command::Completions(args) => commands::completions(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("meshcheck: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
