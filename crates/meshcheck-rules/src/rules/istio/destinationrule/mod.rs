@@ -1,3 +1,10 @@
-//! Istio destinationrule analyzers.
+//! Istio DestinationRule analyzers: TLS origination without server verification, and subsets
+//! that select no pods.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod ca_certificates;
+mod subset_pods;
+
+pub static RULES: &[&crate::Rule] = &[
+    &ca_certificates::DESTINATION_RULE_CA_CERTIFICATES,
+    &subset_pods::DESTINATION_RULE_SUBSET_PODS,
+];
