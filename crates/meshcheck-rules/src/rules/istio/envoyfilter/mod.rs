@@ -1,3 +1,5 @@
-//! Istio envoyfilter analyzers.
+//! Istio EnvoyFilter analyzers.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod patch_operation;
+
+pub static RULES: &[&crate::Rule] = &[&patch_operation::ENVOY_FILTER_PATCH_OPERATION];
