@@ -1,3 +1,7 @@
-//! Istio annotations analyzers.
+//! Istio annotations on Kubernetes objects, checked against Istio's annotation catalog.
 
-pub static RULES: &[&crate::Rule] = &[];
+pub(crate) mod catalog;
+mod k8s_annotations;
+mod values;
+
+pub static RULES: &[&crate::Rule] = &[&k8s_annotations::ISTIO_ANNOTATIONS];

@@ -1,3 +1,5 @@
-//! Istio maturity analyzers.
+//! Maturity of the Istio features a configuration relies on.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod alpha_annotations;
+
+pub static RULES: &[&crate::Rule] = &[&alpha_annotations::ALPHA_ANNOTATIONS];
