@@ -1,11 +1,11 @@
 //! Running rules over a mesh: in parallel, then suppression, namespace focus and a stable order.
 
 use globset::{Glob, GlobMatcher};
-use meshcheck_model::Mesh;
+use meshcheck_model::{Kind, Mesh};
 use rayon::prelude::*;
 
 use crate::finding::{Finding, Sink};
-use crate::rule::Rule;
+use crate::rule::{Rule, Severity};
 
 /// A `--suppress "CODE=Kind name.namespace"` entry (istioctl's syntax; `*` globs allowed).
 #[derive(Debug, Clone)]
@@ -89,6 +89,16 @@ pub fn run(mesh: &Mesh, rules: &[&'static Rule], options: &RunOptions) -> Vec<Fi
             sink.into_findings()
         })
         .collect();
+    if mesh.count(Kind::Pod) == 0 {
+        for finding in findings.iter_mut().filter(|finding| finding.about_workloads) {
+            if finding.severity > Severity::Warning {
+                finding.severity = Severity::Warning;
+            }
+            finding.message.push_str(
+                " (the input holds no Pods, so this could not be checked against running workloads)",
+            );
+        }
+    }
     findings.retain(|finding| {
         !suppressed_by_annotation(finding)
             && !options.suppressions.iter().any(|rule| rule.matches(finding))

@@ -71,6 +71,9 @@ pub struct Finding {
     /// names none), used by `--namespace`; `None` for cluster-scoped and detached findings.
     #[serde(skip)]
     pub scope_namespace: Option<String>,
+    /// The finding concludes from the absence of matching Pods; see [`Finding::about_workloads`].
+    #[serde(skip)]
+    pub about_workloads: bool,
 }
 
 /// Collects a rule's findings; it knows the rule, so reports need only say what is specific.
@@ -153,6 +156,7 @@ impl Sink {
             suppressions: resource
                 .and_then(|resource| resource.annotation("galley.istio.io/analyze-suppress"))
                 .map(str::to_owned),
+            about_workloads: false,
             scope_namespace: resource
                 .map(|resource| resource.namespace.clone())
                 .filter(|namespace| !namespace.is_empty()),
@@ -170,6 +174,14 @@ impl Finding {
     /// Gives a remediation specific to this finding.
     pub fn remediation(&mut self, text: impl Into<String>) -> &mut Finding {
         self.remediation = text.into();
+        self
+    }
+
+    /// Marks a finding that concludes from *no Pod matching* something. When the input holds no
+    /// Pods at all (plain manifests, not a cluster snapshot), that is absence of evidence, not
+    /// evidence of absence: the engine then lowers such findings to warnings and says why.
+    pub fn about_workloads(&mut self) -> &mut Finding {
+        self.about_workloads = true;
         self
     }
 

@@ -1,0 +1,193 @@
+//! The CLI as users run it: exit codes, errors on bad input, the JSON contract, suppression.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn meshcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meshcheck"))
+        .args(args)
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("meshcheck runs")
+}
+
+fn meshcheck_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshcheck"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("meshcheck runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "not JSON ({error}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("meshcheck-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const UNNAMED_PORT: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - name: web\n    port: 80\n";
+
+#[test]
+fn healthy_bookinfo_has_no_error() {
+    let output = meshcheck(&["analyze", "examples/bookinfo", "-o", "json", "--fail-on", "error"]);
+    let report = json(&output);
+    let errors: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| matches!(finding["severity"].as_str(), Some("error" | "critical")))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn json_contract_fields() {
+    let output = meshcheck_stdin(&["analyze", "-", "-o", "json"], UNNAMED_PORT);
+    let report = json(&output);
+    let finding = &report["findings"][0];
+    for field in ["code", "istio_code", "severity", "category", "resource", "message", "remediation", "docs_url", "source"] {
+        assert!(finding.get(field).is_some(), "missing {field} in {finding}");
+    }
+    assert_eq!(finding["istio_code"], "IST0118");
+    assert_eq!(finding["resource"]["kind"], "Service");
+    assert_eq!(finding["resource"]["api_version"], "v1");
+    // The input object has no namespace: none is invented.
+    assert!(finding["resource"].get("namespace").is_none());
+    assert_eq!(finding["source"]["file"], "<stdin>");
+    assert_eq!(finding["source"]["line"], 8);
+    assert_eq!(report["summary"]["total"], 1);
+}
+
+#[test]
+fn yaml_output_is_the_same_document() {
+    let output = meshcheck_stdin(&["analyze", "-", "-o", "yaml"], UNNAMED_PORT);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("istio_code: IST0118"), "{text}");
+}
+
+#[test]
+fn fail_on_sets_exit_status() {
+    let file = temp_file("port.yaml", UNNAMED_PORT);
+    let file = file.to_str().unwrap();
+    assert_eq!(meshcheck(&["analyze", file]).status.code(), Some(0));
+    assert_eq!(meshcheck(&["analyze", file, "--fail-on", "info"]).status.code(), Some(1));
+    assert_eq!(meshcheck(&["analyze", file, "--fail-on", "warning"]).status.code(), Some(0));
+}
+
+#[test]
+fn broken_document_is_named_and_the_rest_is_analyzed() {
+    let file = temp_file(
+        "broken.yaml",
+        &format!("{UNNAMED_PORT}---\napiVersion: v1\nkind: Service\nmetadata: {{name: [oops\n"),
+    );
+    let output = meshcheck(&["analyze", file.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr.lines().find(|line| line.contains("broken.yaml:")).expect(&stderr);
+    assert!(line.contains("broken.yaml:13") || line.contains("broken.yaml:14"), "{line}");
+    assert_eq!(json(&output)["summary"]["total"], 1, "the good document is still analyzed");
+    assert_eq!(json(&output)["input"]["problems"][0]["severity"], "error");
+}
+
+#[test]
+fn missing_path_is_a_one_line_error() {
+    let output = meshcheck(&["analyze", "no/such/dir"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim(), "meshcheck: error: no/such/dir: no such file or directory");
+}
+
+#[test]
+fn non_kubernetes_documents_are_skipped_with_a_warning() {
+    let output = meshcheck_stdin(&["analyze", "-"], "foo: bar\n");
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning: <stdin>:1: skipped: not a Kubernetes object"), "{stderr}");
+}
+
+#[test]
+fn binary_and_invalid_utf8_input_is_an_error_not_a_panic() {
+    let file = temp_file("binary.yaml", "");
+    std::fs::write(&file, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let output = meshcheck(&["analyze", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not UTF-8"));
+}
+
+#[test]
+fn suppression_by_flag_and_annotation() {
+    let by_flag = meshcheck_stdin(
+        &["analyze", "-", "-o", "json", "--suppress", "IST0118=Service web"],
+        UNNAMED_PORT,
+    );
+    assert_eq!(json(&by_flag)["summary"]["total"], 0);
+    let by_glob = meshcheck_stdin(&["analyze", "-", "-o", "json", "--suppress", "MC028=Service *"], UNNAMED_PORT);
+    assert_eq!(json(&by_glob)["summary"]["total"], 0);
+    let annotated = UNNAMED_PORT.replace(
+        "  name: web\n",
+        "  name: web\n  annotations:\n    galley.istio.io/analyze-suppress: IST0118\n",
+    );
+    let report = json(&meshcheck_stdin(&["analyze", "-", "-o", "json"], &annotated));
+    let port_findings = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["istio_code"] == "IST0118")
+        .count();
+    assert_eq!(port_findings, 0, "{report}");
+    let bad = meshcheck_stdin(&["analyze", "-", "--suppress", "IST0118"], UNNAMED_PORT);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn namespace_focus() {
+    let input = format!("{UNNAMED_PORT}---\n{}", UNNAMED_PORT.replace("  name: web\n", "  name: api\n  namespace: shop\n"));
+    let shop = json(&meshcheck_stdin(&["analyze", "-", "-o", "json", "-n", "shop"], &input));
+    assert_eq!(shop["summary"]["total"], 1);
+    assert_eq!(shop["findings"][0]["resource"]["name"], "api");
+    // An object without a namespace lives in `default`.
+    let default = json(&meshcheck_stdin(&["analyze", "-", "-o", "json", "-n", "default"], &input));
+    assert_eq!(default["findings"][0]["resource"]["name"], "web");
+}
+
+#[test]
+fn rules_and_explain() {
+    let rules = json(&meshcheck(&["rules", "--output", "json"]));
+    let rules = rules.as_array().unwrap();
+    assert!(rules.iter().any(|rule| rule["code"] == "MC028"));
+    let explain = meshcheck(&["explain", "IST0118"]);
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(text.contains("## What it does"), "{text}");
+    let unknown = meshcheck(&["explain", "MC999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
