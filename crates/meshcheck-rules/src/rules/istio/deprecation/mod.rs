@@ -1,3 +1,5 @@
-//! Istio deprecation analyzers.
+//! Deprecated Istio fields and removed Istio resource types.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod deprecated_fields;
+
+pub static RULES: &[&crate::Rule] = &[&deprecated_fields::DEPRECATED_FIELDS];
