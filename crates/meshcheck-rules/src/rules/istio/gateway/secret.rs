@@ -1,0 +1,257 @@
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use serde_json::Value;
+
+use super::workload::{Workloads, first_key, gateway_selector, selector_string};
+use crate::{Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// For every Gateway server with `tls.credentialName`, checks that the Secret exists in the
+    /// namespace of the gateway workload (the pods the Gateway selects, not the Gateway's own
+    /// namespace) and that it holds a usable certificate: `tls.crt`/`tls.key` (or `cert`/`key`)
+    /// present and non-empty, the certificate valid PEM/X.509, and not expired or not yet valid.
+    /// It also reports Gateways whose selector matches no pod, since then no namespace can be
+    /// searched.
+    ///
+    /// ## Why is this bad?
+    /// The gateway proxy reads the credential from its own namespace. A missing or unusable
+    /// Secret leaves the TLS server without a certificate: its listener is not served and HTTPS
+    /// clients fail the handshake. An expired certificate makes every client reject the gateway.
+    ///
+    /// ## How to fix
+    /// Create the Secret in the gateway deployment's namespace (for the default ingress that is
+    /// `istio-system`), as a `kubernetes.io/tls` Secret with `tls.crt` and `tls.key`, and renew
+    /// expired certificates.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: Gateway
+    /// metadata: {name: shop, namespace: shop}
+    /// spec:
+    ///   selector: {istio: ingressgateway}       # pods in istio-system
+    ///   servers:
+    ///   - port: {number: 443, name: https, protocol: HTTPS}
+    ///     tls: {mode: SIMPLE, credentialName: shop-cert}   # Secret only in namespace shop
+    /// ```
+    /// Create `shop-cert` in `istio-system`.
+    pub static GATEWAY_SECRET = {
+        code: "MC016",
+        name: "gateway-credential",
+        category: Security,
+        severity: Error,
+        summary: "Gateway TLS credentials must exist in the gateway workload's namespace and hold a valid certificate",
+        istio_analyzer: Some("gateway.SecretAnalyzer"),
+        istio_codes: &["IST0101", "IST0161"],
+        inputs: &[Kind::Gateway, Kind::Pod, Kind::Secret],
+        docs_url: "https://istio.io/latest/docs/tasks/traffic-management/ingress/secure-ingress/",
+        remediation: "Create the credentialName Secret (tls.crt and tls.key) in the namespace of the gateway pods, with a valid, unexpired certificate.",
+        check: check,
+    }
+}
+
+/// The decoded entries of a Secret (`data` base64-decoded, plus `stringData` as written).
+fn secret_entries(secret: &Resource) -> BTreeMap<&str, Vec<u8>> {
+    let mut entries = BTreeMap::new();
+    if let Some(data) = secret.value().get("data").and_then(Value::as_object) {
+        for (key, value) in data {
+            let text = value.as_str().unwrap_or_default();
+            let compact: String = text.split_whitespace().collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .unwrap_or_default();
+            entries.insert(key.as_str(), bytes);
+        }
+    }
+    // The API server merges `stringData` into `data`.
+    if let Some(data) = secret.value().get("stringData").and_then(Value::as_object) {
+        for (key, value) in data {
+            let text = value.as_str().unwrap_or_default();
+            entries.insert(key.as_str(), text.as_bytes().to_vec());
+        }
+    }
+    entries
+}
+
+/// Why a Secret cannot serve as a gateway credential, or `None` when it can.
+fn credential_problem(secret: &Resource) -> Option<String> {
+    let entries = secret_entries(secret);
+    let non_empty = |key: &str| entries.get(key).is_some_and(|value| !value.is_empty());
+    let cert = if non_empty("cert") && non_empty("key") {
+        &entries["cert"]
+    } else if non_empty("tls.crt") && non_empty("tls.key") {
+        &entries["tls.crt"]
+    } else if entries.contains_key("cert") && entries.contains_key("key") {
+        return Some("its keys \"cert\" and \"key\" are empty".to_owned());
+    } else if entries.contains_key("tls.crt") && entries.contains_key("tls.key") {
+        return Some("its keys \"tls.crt\" and \"tls.key\" are empty".to_owned());
+    } else {
+        let found: Vec<&str> = entries.keys().copied().collect();
+        let found = if found.is_empty() {
+            "none".to_owned()
+        } else {
+            found.join(", ")
+        };
+        return Some(format!(
+            "it has neither \"tls.crt\" and \"tls.key\" nor \"cert\" and \"key\" (found: {found})"
+        ));
+    };
+    certificate_problem(cert)
+}
+
+/// The contents of the first PEM block of `data` (whatever its label).
+fn first_pem_block(data: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(data);
+    let start = text.find("-----BEGIN ")?;
+    let rest = &text[start + "-----BEGIN ".len()..];
+    let label_end = rest.find("-----")?;
+    let label = &rest[..label_end];
+    let body = &rest[label_end + "-----".len()..];
+    let end = body.find(&format!("-----END {label}-----"))?;
+    let encoded: String = body[..end]
+        .lines()
+        // Encapsulated headers (`Proc-Type: ...`) are not part of the payload.
+        .filter(|line| !line.contains(':'))
+        .flat_map(str::split_whitespace)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+}
+
+/// Why PEM data is not a currently valid certificate, or `None` when it is.
+fn certificate_problem(pem: &[u8]) -> Option<String> {
+    let Some(der) = first_pem_block(pem) else {
+        return Some("its certificate is not PEM encoded".to_owned());
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or_default();
+    let mut rest: &[u8] = &der;
+    if rest.is_empty() {
+        return Some("its certificate PEM block is empty".to_owned());
+    }
+    while !rest.is_empty() {
+        let (remaining, certificate) = match x509_parser::parse_x509_certificate(rest) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                return Some(format!("its certificate does not parse as X.509 ({error})"));
+            }
+        };
+        let validity = certificate.validity();
+        if now > validity.not_after.timestamp() {
+            return Some(format!("its certificate expired on {}", validity.not_after));
+        }
+        if now < validity.not_before.timestamp() {
+            return Some(format!(
+                "its certificate is not valid before {}",
+                validity.not_before
+            ));
+        }
+        rest = remaining;
+    }
+    None
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    let workloads = Workloads::new(mesh);
+    for gateway in mesh.of_kind(Kind::Gateway) {
+        let selector = gateway_selector(gateway);
+        let servers: Vec<&Value> = items(gateway.spec().get("servers")).collect();
+        let pods = workloads.matching(None, selector);
+        // The gateway proxy reads credentials from its own namespace; istioctl takes the first
+        // selected pod's. Where selected pods span namespaces, any of them may hold the Secret.
+        let mut namespaces: Vec<&str> = Vec::new();
+        for pod in &pods {
+            if !namespaces.contains(&pod.namespace) {
+                namespaces.push(pod.namespace);
+            }
+        }
+        let Some(&workload_namespace) = namespaces.first() else {
+            let path: Vec<&str> = match first_key(selector) {
+                Some(key) => vec!["spec", "selector", key],
+                None => vec!["spec"],
+            };
+            sink.istio(
+                "IST0101",
+                gateway,
+                &path,
+                format!(
+                    "Gateway {} selects no workload (no pod matches selector {:?}), so its credentials cannot be found.",
+                    gateway.display_name(),
+                    selector_string(selector)
+                ),
+            );
+            continue;
+        };
+
+        for (index, server) in servers.iter().enumerate() {
+            let Some(credential) = server
+                .get("tls")
+                .and_then(|tls| str_field(tls, "credentialName"))
+                .filter(|name| !name.is_empty())
+            else {
+                continue;
+            };
+            let index = index.to_string();
+            let path = ["spec", "servers", index.as_str(), "tls", "credentialName"];
+            let secret = match credential.split_once('/') {
+                Some((namespace, name)) => mesh.get(Kind::Secret, namespace, name),
+                None => namespaces
+                    .iter()
+                    .find_map(|namespace| mesh.get(Kind::Secret, namespace, credential)),
+            };
+            let Some(secret) = secret else {
+                let looked_in = match credential.split_once('/') {
+                    Some((namespace, _)) => namespace,
+                    None => workload_namespace,
+                };
+                sink.istio(
+                    "IST0101",
+                    gateway,
+                    &path,
+                    format!(
+                        "Gateway {} references credential {credential:?}, but no Secret of that name exists in namespace {looked_in:?} where its workload runs.",
+                        gateway.display_name()
+                    ),
+                );
+                continue;
+            };
+            if let Some(problem) = credential_problem(secret) {
+                sink.istio(
+                    "IST0161",
+                    gateway,
+                    &path,
+                    format!(
+                        "The credential {credential:?} referenced by Gateway {} is invalid: Secret {}/{} cannot be used because {problem}.",
+                        gateway.display_name(),
+                        secret.namespace,
+                        secret.name()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_block_skips_leading_text() {
+        let block = first_pem_block(
+            b"junk\n-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n",
+        );
+        assert_eq!(block, Some(vec![0, 1, 2]));
+        assert!(first_pem_block(b"hush hush").is_none());
+        assert!(
+            certificate_problem(b"-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n")
+                .is_some()
+        );
+    }
+}
