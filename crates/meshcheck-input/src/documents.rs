@@ -20,8 +20,7 @@ fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut offset = 0usize;
-    let mut line_number = 1u32;
-    for line in text.split_inclusive('\n') {
+    for (line_number, line) in (1u32..).zip(text.split_inclusive('\n')) {
         let trimmed = line.trim_end_matches(['\n', '\r']);
         let is_marker = trimmed == "---"
             || trimmed.starts_with("--- ")
@@ -43,7 +42,6 @@ fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
             }
         }
         offset += line.len();
-        line_number += 1;
     }
     documents.push(RawDocument {
         text: &text[start..],

@@ -118,7 +118,8 @@ fn read_text(path: &Path) -> Result<String, InputError> {
 /// Loads every object from the given paths. Files are parsed in parallel; objects keep file order.
 pub fn load_paths(paths: &[PathBuf]) -> Result<LoadOutcome, InputError> {
     let files = collect_files(paths)?;
-    let parsed: Vec<Result<(Vec<Object>, Vec<LoadIssue>), InputError>> = files
+    type Parsed = Result<(Vec<Object>, Vec<LoadIssue>), InputError>;
+    let parsed: Vec<Parsed> = files
         .par_iter()
         .map(|path| {
             let text = read_text(path)?;

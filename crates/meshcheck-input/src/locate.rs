@@ -138,8 +138,20 @@ mod tests {
     fn finds_keys_and_list_items() {
         assert_eq!(line_of_path(DOC, &["metadata", "name"]), Some(3));
         assert_eq!(line_of_path(DOC, &["spec", "hosts", "0"]), Some(6));
-        assert_eq!(line_of_path(DOC, &["spec", "http", "0", "route", "0", "destination", "subset"]), Some(14));
-        assert_eq!(line_of_path(DOC, &["spec", "http", "1", "route", "0", "destination", "host"]), Some(17));
+        assert_eq!(
+            line_of_path(
+                DOC,
+                &["spec", "http", "0", "route", "0", "destination", "subset"]
+            ),
+            Some(14)
+        );
+        assert_eq!(
+            line_of_path(
+                DOC,
+                &["spec", "http", "1", "route", "0", "destination", "host"]
+            ),
+            Some(17)
+        );
     }
 
     #[test]

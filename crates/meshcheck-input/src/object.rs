@@ -43,7 +43,10 @@ impl Object {
         let Some(map) = value.as_object() else {
             return Err("not a Kubernetes object: the document is not a mapping".into());
         };
-        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let api_version = map
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
         if api_version.is_empty() || kind.is_empty() {
             return Err("not a Kubernetes object: no apiVersion/kind".into());
@@ -52,7 +55,10 @@ impl Object {
         let name = meta
             .and_then(|m| m.get("name"))
             .and_then(Value::as_str)
-            .or_else(|| meta.and_then(|m| m.get("generateName")).and_then(Value::as_str))
+            .or_else(|| {
+                meta.and_then(|m| m.get("generateName"))
+                    .and_then(Value::as_str)
+            })
             .unwrap_or_default();
         if name.is_empty() {
             return Err(format!("{kind} has no metadata.name"));

@@ -143,7 +143,8 @@ impl HostIndex {
 
     fn insert(&mut self, scope: String, fqdn: String, target: HostTarget) {
         if let Some(suffix) = fqdn.strip_prefix('*') {
-            self.wildcards.push((scope.clone(), suffix.to_owned(), target.clone()));
+            self.wildcards
+                .push((scope.clone(), suffix.to_owned(), target.clone()));
         }
         self.exact.insert((scope, fqdn), target);
     }

@@ -113,7 +113,10 @@ mod tests {
 
     #[test]
     fn same_kind_name_in_two_groups_stays_apart() {
-        assert_eq!(Kind::from_group_kind("networking.istio.io", "Gateway"), Kind::Gateway);
+        assert_eq!(
+            Kind::from_group_kind("networking.istio.io", "Gateway"),
+            Kind::Gateway
+        );
         assert_eq!(
             Kind::from_group_kind("gateway.networking.k8s.io", "Gateway"),
             Kind::KubernetesGateway

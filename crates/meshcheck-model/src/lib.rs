@@ -5,8 +5,8 @@
 pub mod hosts;
 mod kind;
 mod mesh;
-pub mod protocol;
 pub mod meshconfig;
+pub mod protocol;
 mod resource;
 pub mod selector;
 

@@ -49,7 +49,12 @@ impl Mesh {
                 resource.kind,
                 resource.namespace.clone(),
                 if resource.kind == Kind::Other {
-                    format!("{}/{}/{}", resource.object.api_version, resource.object.kind, resource.name())
+                    format!(
+                        "{}/{}/{}",
+                        resource.object.api_version,
+                        resource.object.kind,
+                        resource.name()
+                    )
                 } else {
                     resource.name().to_owned()
                 },
@@ -125,7 +130,10 @@ impl Mesh {
     }
 
     pub fn ids_of_kind(&self, kind: Kind) -> &[ResourceId] {
-        self.by_kind.get(&kind).map(Vec::as_slice).unwrap_or_default()
+        self.by_kind
+            .get(&kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     pub fn count(&self, kind: Kind) -> usize {
@@ -184,10 +192,9 @@ impl Mesh {
         };
         let value = value_text(value);
         let candidates = match namespace {
-            Some(namespace) => {
-                self.pod_labels
-                    .get(&(namespace.to_owned(), key.clone(), value))
-            }
+            Some(namespace) => self
+                .pod_labels
+                .get(&(namespace.to_owned(), key.clone(), value)),
             None => self.pod_labels_any_ns.get(&(key.clone(), value)),
         };
         candidates
@@ -200,14 +207,19 @@ impl Mesh {
     }
 
     /// Services in `namespace` whose selector matches the pod's labels.
-    pub fn services_selecting<'a>(&'a self, pod: &'a Resource) -> impl Iterator<Item = &'a Resource> {
+    pub fn services_selecting<'a>(
+        &'a self,
+        pod: &'a Resource,
+    ) -> impl Iterator<Item = &'a Resource> {
         self.of_kind(Kind::Service).filter(move |service| {
             service.namespace == pod.namespace
                 && service
                     .spec()
                     .get("selector")
                     .and_then(Value::as_object)
-                    .is_some_and(|selector| !selector.is_empty() && matches_labels(selector, pod.labels()))
+                    .is_some_and(|selector| {
+                        !selector.is_empty() && matches_labels(selector, pod.labels())
+                    })
         })
     }
 
@@ -219,12 +231,7 @@ impl Mesh {
     /// Whether a pod or pod template runs (or will run) with an Istio sidecar: it has an
     /// `istio-proxy` container, or its `sidecar.istio.io/inject` label/annotation, or its
     /// namespace's `istio-injection=enabled` label, says so.
-    pub fn pod_in_mesh(
-        &self,
-        namespace: &str,
-        metadata: &Value,
-        pod_spec: &Value,
-    ) -> bool {
+    pub fn pod_in_mesh(&self, namespace: &str, metadata: &Value, pod_spec: &Value) -> bool {
         let has_proxy = items(pod_spec.get("containers"))
             .chain(items(pod_spec.get("initContainers")))
             .any(|container| {
@@ -266,7 +273,10 @@ impl Mesh {
         if namespace.label("istio-injection") == Some("enabled") {
             return false;
         }
-        if namespace.label("istio.io/rev").is_some_and(|rev| !rev.is_empty()) {
+        if namespace
+            .label("istio.io/rev")
+            .is_some_and(|rev| !rev.is_empty())
+        {
             return false;
         }
         namespace.label("istio.io/dataplane-mode") == Some("ambient")
@@ -294,12 +304,20 @@ mod tests {
         assert_eq!(pod.object.namespace, None);
         assert_eq!(mesh.services_selecting(pod).count(), 1);
         let selector = serde_json::json!({"app": "a"});
-        assert_eq!(mesh.pods_matching(None, selector.as_object().unwrap()).len(), 1);
+        assert_eq!(
+            mesh.pods_matching(None, selector.as_object().unwrap())
+                .len(),
+            1
+        );
         assert!(mesh.pod_resource_in_mesh(pod));
         let target = mesh.hosts.lookup("default", &[], "a").unwrap();
         assert_eq!(target.kind, Kind::Service);
         assert!(mesh.hosts.lookup("other", &[], "a").is_none());
-        assert!(mesh.hosts.lookup("other", &[], "a.default.svc.cluster.local").is_some());
+        assert!(
+            mesh.hosts
+                .lookup("other", &[], "a.default.svc.cluster.local")
+                .is_some()
+        );
     }
 
     #[test]

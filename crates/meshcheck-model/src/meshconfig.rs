@@ -44,11 +44,17 @@ impl MeshConfig {
                 "istio" => "default",
                 other => match other.strip_prefix("istio-") {
                     // `istio-sidecar-injector*` and others are not mesh configs.
-                    Some(revision) if config_map.value().pointer("/data/mesh").is_some() => revision,
+                    Some(revision) if config_map.value().pointer("/data/mesh").is_some() => {
+                        revision
+                    }
                     _ => continue,
                 },
             };
-            let Some(text) = config_map.value().pointer("/data/mesh").and_then(Value::as_str) else {
+            let Some(text) = config_map
+                .value()
+                .pointer("/data/mesh")
+                .and_then(Value::as_str)
+            else {
                 continue;
             };
             let Some(value) = parse_embedded(text) else {

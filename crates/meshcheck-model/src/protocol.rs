@@ -72,14 +72,23 @@ impl Protocol {
     pub fn is_http(self) -> bool {
         matches!(
             self,
-            Protocol::Http | Protocol::Http2 | Protocol::HttpProxy | Protocol::Grpc | Protocol::GrpcWeb
+            Protocol::Http
+                | Protocol::Http2
+                | Protocol::HttpProxy
+                | Protocol::Grpc
+                | Protocol::GrpcWeb
         )
     }
 
     pub fn is_tcp(self) -> bool {
         matches!(
             self,
-            Protocol::Tcp | Protocol::Https | Protocol::Tls | Protocol::Mongo | Protocol::Redis | Protocol::MySql
+            Protocol::Tcp
+                | Protocol::Https
+                | Protocol::Tls
+                | Protocol::Mongo
+                | Protocol::Redis
+                | Protocol::MySql
         )
     }
 
@@ -94,11 +103,29 @@ mod tests {
 
     #[test]
     fn port_protocol_selection() {
-        assert_eq!(Protocol::of_service_port(80, "http-web", None, None), Protocol::Http);
-        assert_eq!(Protocol::of_service_port(80, "web", None, None), Protocol::Unsupported);
-        assert_eq!(Protocol::of_service_port(3306, "db", None, None), Protocol::Tcp);
-        assert_eq!(Protocol::of_service_port(80, "web", None, Some("http")), Protocol::Http);
-        assert_eq!(Protocol::of_service_port(80, "grpc-web-x", None, None), Protocol::GrpcWeb);
-        assert_eq!(Protocol::of_service_port(80, "http", Some("UDP"), None), Protocol::Udp);
+        assert_eq!(
+            Protocol::of_service_port(80, "http-web", None, None),
+            Protocol::Http
+        );
+        assert_eq!(
+            Protocol::of_service_port(80, "web", None, None),
+            Protocol::Unsupported
+        );
+        assert_eq!(
+            Protocol::of_service_port(3306, "db", None, None),
+            Protocol::Tcp
+        );
+        assert_eq!(
+            Protocol::of_service_port(80, "web", None, Some("http")),
+            Protocol::Http
+        );
+        assert_eq!(
+            Protocol::of_service_port(80, "grpc-web-x", None, None),
+            Protocol::GrpcWeb
+        );
+        assert_eq!(
+            Protocol::of_service_port(80, "http", Some("UDP"), None),
+            Protocol::Udp
+        );
     }
 }

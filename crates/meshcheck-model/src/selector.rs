@@ -77,7 +77,8 @@ mod tests {
         let labels = map(json!({"app": "a"}));
         let selector = json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["a", "b"]}, {"key": "x", "operator": "DoesNotExist"}]});
         assert!(matches_label_selector(&selector, &labels));
-        let selector = json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["a"]}]});
+        let selector =
+            json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["a"]}]});
         assert!(!matches_label_selector(&selector, &labels));
     }
 }

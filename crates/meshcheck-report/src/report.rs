@@ -51,8 +51,12 @@ impl Summary {
             .map(|category| (category.as_str().to_owned(), 0))
             .collect();
         for finding in findings {
-            *by_severity.entry(finding.severity.as_str().to_owned()).or_default() += 1;
-            *by_category.entry(finding.category.as_str().to_owned()).or_default() += 1;
+            *by_severity
+                .entry(finding.severity.as_str().to_owned())
+                .or_default() += 1;
+            *by_category
+                .entry(finding.category.as_str().to_owned())
+                .or_default() += 1;
         }
         Summary {
             total: findings.len(),
@@ -64,7 +68,10 @@ impl Summary {
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.by_severity.get(severity.as_str()).copied().unwrap_or(0)
+        self.by_severity
+            .get(severity.as_str())
+            .copied()
+            .unwrap_or(0)
     }
 }
 

@@ -57,7 +57,11 @@ pub fn finding_line(finding: &Finding, options: TextOptions) -> String {
     };
     format!(
         "{} [{codes}]{subject} {}",
-        paint(options, severity_color(finding.severity), finding.severity.title()),
+        paint(
+            options,
+            severity_color(finding.severity),
+            finding.severity.title()
+        ),
         finding.message
     )
 }
@@ -77,7 +81,11 @@ pub fn render_text(report: &Report, options: TextOptions) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint(options, "1", &format!("── {} ({})", category.title(), in_category.len()))
+            paint(
+                options,
+                "1",
+                &format!("── {} ({})", category.title(), in_category.len())
+            )
         );
         for finding in in_category {
             let _ = writeln!(out, "{}", finding_line(finding, options));
@@ -93,7 +101,11 @@ pub fn render_text(report: &Report, options: TextOptions) -> String {
             .filter(|severity| summary.count(**severity) > 0)
             .map(|severity| {
                 let count = summary.count(*severity);
-                paint(options, severity_color(*severity), &format!("{count} {severity}"))
+                paint(
+                    options,
+                    severity_color(*severity),
+                    &format!("{count} {severity}"),
+                )
             })
             .collect();
         let _ = write!(

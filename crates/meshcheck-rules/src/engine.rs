@@ -90,7 +90,10 @@ pub fn run(mesh: &Mesh, rules: &[&'static Rule], options: &RunOptions) -> Vec<Fi
         })
         .collect();
     if mesh.count(Kind::Pod) == 0 {
-        for finding in findings.iter_mut().filter(|finding| finding.about_workloads) {
+        for finding in findings
+            .iter_mut()
+            .filter(|finding| finding.about_workloads)
+        {
             if finding.severity > Severity::Warning {
                 finding.severity = Severity::Warning;
             }
@@ -101,7 +104,10 @@ pub fn run(mesh: &Mesh, rules: &[&'static Rule], options: &RunOptions) -> Vec<Fi
     }
     findings.retain(|finding| {
         !suppressed_by_annotation(finding)
-            && !options.suppressions.iter().any(|rule| rule.matches(finding))
+            && !options
+                .suppressions
+                .iter()
+                .any(|rule| rule.matches(finding))
             && (options.namespaces.is_empty()
                 || finding.scope_namespace.as_deref().is_some_and(|namespace| {
                     options.namespaces.iter().any(|wanted| wanted == namespace)

@@ -95,7 +95,12 @@ impl Sink {
     }
 
     /// Reports a finding on a resource at the line of `path` (or of the document).
-    pub fn report(&mut self, resource: &Resource, path: &[&str], message: impl Into<String>) -> &mut Finding {
+    pub fn report(
+        &mut self,
+        resource: &Resource,
+        path: &[&str],
+        message: impl Into<String>,
+    ) -> &mut Finding {
         let finding = self.base(Some(resource), path, message.into());
         self.findings.push(finding);
         self.findings.last_mut().expect("just pushed")

@@ -47,7 +47,10 @@ pub fn level(code: &str) -> Option<Severity> {
 mod tests {
     #[test]
     fn catalog_loads_and_maps_levels() {
-        assert_eq!(super::message("IST0101").unwrap().name, "ReferencedResourceNotFound");
+        assert_eq!(
+            super::message("IST0101").unwrap().name,
+            "ReferencedResourceNotFound"
+        );
         assert_eq!(super::level("IST0101"), Some(crate::Severity::Error));
         assert_eq!(super::level("IST0118"), Some(crate::Severity::Info));
     }

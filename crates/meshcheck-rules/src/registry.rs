@@ -39,18 +39,36 @@ mod tests {
             let meta = &rule.meta;
             assert!(codes.insert(meta.code), "duplicate code {}", meta.code);
             assert!(names.insert(meta.name), "duplicate name {}", meta.name);
-            assert!(meta.code.starts_with("MC") && meta.code.len() == 5, "{}", meta.code);
             assert!(
-                meta.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                meta.code.starts_with("MC") && meta.code.len() == 5,
+                "{}",
+                meta.code
+            );
+            assert!(
+                meta.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{} is not kebab-case",
                 meta.name
             );
-            assert!(meta.explanation.contains("## What it does"), "{} lacks docs", meta.code);
-            assert!(meta.explanation.contains("## Why"), "{} lacks 'Why'", meta.code);
+            assert!(
+                meta.explanation.contains("## What it does"),
+                "{} lacks docs",
+                meta.code
+            );
+            assert!(
+                meta.explanation.contains("## Why"),
+                "{} lacks 'Why'",
+                meta.code
+            );
             assert!(meta.docs_url.starts_with("https://"), "{}", meta.code);
             assert!(!meta.inputs.is_empty(), "{} declares no inputs", meta.code);
             for code in meta.istio_codes {
-                assert!(crate::istio_messages::message(code).is_some(), "{} unknown {code}", meta.code);
+                assert!(
+                    crate::istio_messages::message(code).is_some(),
+                    "{} unknown {code}",
+                    meta.code
+                );
             }
         }
     }

@@ -141,7 +141,10 @@ pub struct RuleMeta {
     pub explanation: &'static str,
 }
 
-fn serialize_kinds<S: serde::Serializer>(kinds: &&[Kind], serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_kinds<S: serde::Serializer>(
+    kinds: &&[Kind],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.collect_seq(kinds.iter().map(|kind| kind.name()))
 }
 
@@ -153,7 +156,9 @@ pub struct Rule {
 
 impl fmt::Debug for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rule").field("code", &self.meta.code).finish()
+        f.debug_struct("Rule")
+            .field("code", &self.meta.code)
+            .finish()
     }
 }
 

@@ -9,9 +9,13 @@ use meshcheck_model::{Mesh, MeshInputs};
 use meshcheck_rules::{Sink, registry};
 
 fn findings_for(code: &str, path: &Path) -> Vec<String> {
-    let rule = registry::find(code).unwrap_or_else(|| panic!("no rule {code} for {}", path.display()));
+    let rule =
+        registry::find(code).unwrap_or_else(|| panic!("no rule {code} for {}", path.display()));
     let text = std::fs::read_to_string(path).unwrap();
-    let name = format!("fixtures/{code}/{}", path.file_name().unwrap().to_string_lossy());
+    let name = format!(
+        "fixtures/{code}/{}",
+        path.file_name().unwrap().to_string_lossy()
+    );
     let (objects, issues) = meshcheck_input::parse_documents(&Arc::from(name.as_str()), &text);
     assert!(issues.is_empty(), "{}: {issues:?}", path.display());
     let mesh = Mesh::build(objects, MeshInputs::default());
@@ -36,7 +40,10 @@ fn findings_for(code: &str, path: &Path) -> Vec<String> {
                 "{} [{}{}] ({resource}){line} {}",
                 finding.severity,
                 finding.code,
-                finding.istio_code.map(|code| format!("/{code}")).unwrap_or_default(),
+                finding
+                    .istio_code
+                    .map(|code| format!("/{code}"))
+                    .unwrap_or_default(),
                 finding.message
             )
         })
@@ -48,7 +55,13 @@ fn findings_for(code: &str, path: &Path) -> Vec<String> {
 #[test]
 fn rule_fixtures() {
     insta::glob!("fixtures/*/*.yaml", |path| {
-        let code = path.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let code = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let file = path.file_name().unwrap().to_str().unwrap();
         // MESHCHECK_FIXTURES=MC012,MC013 narrows the run while working on a few rules.
         if let Ok(only) = std::env::var("MESHCHECK_FIXTURES")
@@ -58,9 +71,15 @@ fn rule_fixtures() {
         }
         let findings = findings_for(code, path);
         if file.starts_with("fires") {
-            assert!(!findings.is_empty(), "{code}/{file} should make {code} report");
+            assert!(
+                !findings.is_empty(),
+                "{code}/{file} should make {code} report"
+            );
         } else if file.starts_with("clean") {
-            assert!(findings.is_empty(), "{code}/{file} should be clean, got {findings:#?}");
+            assert!(
+                findings.is_empty(),
+                "{code}/{file} should be clean, got {findings:#?}"
+            );
         } else {
             panic!("{code}/{file}: fixture names start with fires or clean");
         }
@@ -82,9 +101,14 @@ fn every_rule_has_firing_and_clean_fixtures() {
                     .collect()
             })
             .unwrap_or_default();
-        if !names.iter().any(|name| name.starts_with("fires")) || !names.iter().any(|name| name.starts_with("clean")) {
+        if !names.iter().any(|name| name.starts_with("fires"))
+            || !names.iter().any(|name| name.starts_with("clean"))
+        {
             missing.push(rule.meta.code);
         }
     }
-    assert!(missing.is_empty(), "rules without fires*/clean* fixtures: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "rules without fires*/clean* fixtures: {missing:?}"
+    );
 }

@@ -58,7 +58,14 @@ const UNNAMED_PORT: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: we
 
 #[test]
 fn healthy_bookinfo_has_no_error() {
-    let output = meshcheck(&["analyze", "examples/bookinfo", "-o", "json", "--fail-on", "error"]);
+    let output = meshcheck(&[
+        "analyze",
+        "examples/bookinfo",
+        "-o",
+        "json",
+        "--fail-on",
+        "error",
+    ]);
     let report = json(&output);
     let errors: Vec<&Value> = report["findings"]
         .as_array()
@@ -75,7 +82,17 @@ fn json_contract_fields() {
     let output = meshcheck_stdin(&["analyze", "-", "-o", "json"], UNNAMED_PORT);
     let report = json(&output);
     let finding = &report["findings"][0];
-    for field in ["code", "istio_code", "severity", "category", "resource", "message", "remediation", "docs_url", "source"] {
+    for field in [
+        "code",
+        "istio_code",
+        "severity",
+        "category",
+        "resource",
+        "message",
+        "remediation",
+        "docs_url",
+        "source",
+    ] {
         assert!(finding.get(field).is_some(), "missing {field} in {finding}");
     }
     assert_eq!(finding["istio_code"], "IST0118");
@@ -100,8 +117,18 @@ fn fail_on_sets_exit_status() {
     let file = temp_file("port.yaml", UNNAMED_PORT);
     let file = file.to_str().unwrap();
     assert_eq!(meshcheck(&["analyze", file]).status.code(), Some(0));
-    assert_eq!(meshcheck(&["analyze", file, "--fail-on", "info"]).status.code(), Some(1));
-    assert_eq!(meshcheck(&["analyze", file, "--fail-on", "warning"]).status.code(), Some(0));
+    assert_eq!(
+        meshcheck(&["analyze", file, "--fail-on", "info"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        meshcheck(&["analyze", file, "--fail-on", "warning"])
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -113,9 +140,19 @@ fn broken_document_is_named_and_the_rest_is_analyzed() {
     let output = meshcheck(&["analyze", file.to_str().unwrap(), "-o", "json"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = stderr.lines().find(|line| line.contains("broken.yaml:")).expect(&stderr);
-    assert!(line.contains("broken.yaml:13") || line.contains("broken.yaml:14"), "{line}");
-    assert_eq!(json(&output)["summary"]["total"], 1, "the good document is still analyzed");
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("broken.yaml:"))
+        .expect(&stderr);
+    assert!(
+        line.contains("broken.yaml:13") || line.contains("broken.yaml:14"),
+        "{line}"
+    );
+    assert_eq!(
+        json(&output)["summary"]["total"],
+        1,
+        "the good document is still analyzed"
+    );
     assert_eq!(json(&output)["input"]["problems"][0]["severity"], "error");
 }
 
@@ -124,7 +161,10 @@ fn missing_path_is_a_one_line_error() {
     let output = meshcheck(&["analyze", "no/such/dir"]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.trim(), "meshcheck: error: no/such/dir: no such file or directory");
+    assert_eq!(
+        stderr.trim(),
+        "meshcheck: error: no/such/dir: no such file or directory"
+    );
 }
 
 #[test]
@@ -132,7 +172,10 @@ fn non_kubernetes_documents_are_skipped_with_a_warning() {
     let output = meshcheck_stdin(&["analyze", "-"], "foo: bar\n");
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("warning: <stdin>:1: skipped: not a Kubernetes object"), "{stderr}");
+    assert!(
+        stderr.contains("warning: <stdin>:1: skipped: not a Kubernetes object"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -147,17 +190,37 @@ fn binary_and_invalid_utf8_input_is_an_error_not_a_panic() {
 #[test]
 fn suppression_by_flag_and_annotation() {
     let by_flag = meshcheck_stdin(
-        &["analyze", "-", "-o", "json", "--suppress", "IST0118=Service web"],
+        &[
+            "analyze",
+            "-",
+            "-o",
+            "json",
+            "--suppress",
+            "IST0118=Service web",
+        ],
         UNNAMED_PORT,
     );
     assert_eq!(json(&by_flag)["summary"]["total"], 0);
-    let by_glob = meshcheck_stdin(&["analyze", "-", "-o", "json", "--suppress", "MC028=Service *"], UNNAMED_PORT);
+    let by_glob = meshcheck_stdin(
+        &[
+            "analyze",
+            "-",
+            "-o",
+            "json",
+            "--suppress",
+            "MC028=Service *",
+        ],
+        UNNAMED_PORT,
+    );
     assert_eq!(json(&by_glob)["summary"]["total"], 0);
     let annotated = UNNAMED_PORT.replace(
         "  name: web\n",
         "  name: web\n  annotations:\n    galley.istio.io/analyze-suppress: IST0118\n",
     );
-    let report = json(&meshcheck_stdin(&["analyze", "-", "-o", "json"], &annotated));
+    let report = json(&meshcheck_stdin(
+        &["analyze", "-", "-o", "json"],
+        &annotated,
+    ));
     let port_findings = report["findings"]
         .as_array()
         .unwrap()
@@ -171,12 +234,21 @@ fn suppression_by_flag_and_annotation() {
 
 #[test]
 fn namespace_focus() {
-    let input = format!("{UNNAMED_PORT}---\n{}", UNNAMED_PORT.replace("  name: web\n", "  name: api\n  namespace: shop\n"));
-    let shop = json(&meshcheck_stdin(&["analyze", "-", "-o", "json", "-n", "shop"], &input));
+    let input = format!(
+        "{UNNAMED_PORT}---\n{}",
+        UNNAMED_PORT.replace("  name: web\n", "  name: api\n  namespace: shop\n")
+    );
+    let shop = json(&meshcheck_stdin(
+        &["analyze", "-", "-o", "json", "-n", "shop"],
+        &input,
+    ));
     assert_eq!(shop["summary"]["total"], 1);
     assert_eq!(shop["findings"][0]["resource"]["name"], "api");
     // An object without a namespace lives in `default`.
-    let default = json(&meshcheck_stdin(&["analyze", "-", "-o", "json", "-n", "default"], &input));
+    let default = json(&meshcheck_stdin(
+        &["analyze", "-", "-o", "json", "-n", "default"],
+        &input,
+    ));
     assert_eq!(default["findings"][0]["resource"]["name"], "web");
 }
 

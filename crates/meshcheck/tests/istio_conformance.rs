@@ -116,7 +116,10 @@ fn istio_analyzer_conformance() {
             Err(error) => println!("FAIL {name} ({analyzer}): {error}"),
         }
     }
-    println!("istio analyzer conformance: {passed}/{} cases pass", cases.len());
+    println!(
+        "istio analyzer conformance: {passed}/{} cases pass",
+        cases.len()
+    );
     assert!(
         passed >= floor,
         "conformance fell below the floor: {passed} < {floor} (tests/conformance/istio/FLOOR)"

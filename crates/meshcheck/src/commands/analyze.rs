@@ -21,14 +21,18 @@ fn read_config_file(path: &Path, configmap_key: &str) -> anyhow::Result<(String,
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     let value = meshcheck_input::parse_yaml_document(&text).map_err(|(message, position)| {
-        let at = position.map(|(line, column)| format!(":{line}:{column}")).unwrap_or_default();
+        let at = position
+            .map(|(line, column)| format!(":{line}:{column}"))
+            .unwrap_or_default();
         anyhow::anyhow!("{}{at}: {message}", path.display())
     })?;
     let value = if value.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
         let embedded = value
             .pointer(&format!("/data/{configmap_key}"))
             .and_then(Value::as_str)
-            .with_context(|| format!("{}: ConfigMap has no data.{configmap_key}", path.display()))?;
+            .with_context(|| {
+                format!("{}: ConfigMap has no data.{configmap_key}", path.display())
+            })?;
         meshcheck_input::parse_yaml_document(embedded).map_err(|(message, _)| {
             anyhow::anyhow!("{}: data.{configmap_key}: {message}", path.display())
         })?
@@ -38,7 +42,11 @@ fn read_config_file(path: &Path, configmap_key: &str) -> anyhow::Result<(String,
     if !value.is_object() && !value.is_null() {
         bail!("{}: expected a mapping", path.display());
     }
-    let value = if value.is_null() { Value::Object(Default::default()) } else { value };
+    let value = if value.is_null() {
+        Value::Object(Default::default())
+    } else {
+        value
+    };
     Ok((path.display().to_string(), value))
 }
 
@@ -117,7 +125,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 
     let mut objects_by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for resource in &mesh.resources {
-        *objects_by_kind.entry(resource.object.kind.clone()).or_default() += 1;
+        *objects_by_kind
+            .entry(resource.object.kind.clone())
+            .or_default() += 1;
     }
     let input = InputSummary {
         kind: "manifests".to_owned(),
@@ -159,8 +169,14 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if input_errors {
         return Ok(ExitCode::from(2));
     }
-    let failed = args
-        .fail_on
-        .is_some_and(|fail_on| report.worst().is_some_and(|worst| worst >= threshold(fail_on)));
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let failed = args.fail_on.is_some_and(|fail_on| {
+        report
+            .worst()
+            .is_some_and(|worst| worst >= threshold(fail_on))
+    });
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

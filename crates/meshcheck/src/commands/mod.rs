@@ -8,6 +8,11 @@ use clap::CommandFactory;
 use crate::cli::{Cli, CompletionsArgs};
 
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
-    clap_complete::generate(args.shell, &mut Cli::command(), "meshcheck", &mut std::io::stdout());
+    clap_complete::generate(
+        args.shell,
+        &mut Cli::command(),
+        "meshcheck",
+        &mut std::io::stdout(),
+    );
     Ok(ExitCode::SUCCESS)
 }

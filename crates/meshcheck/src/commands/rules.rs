@@ -30,7 +30,11 @@ pub fn list(args: RulesArgs) -> anyhow::Result<ExitCode> {
                     meta.code, meta.severity, meta.category, meta.name, meta.summary
                 );
             }
-            let _ = writeln!(out, "{} rules. `meshcheck explain CODE` tells more.", rules.len());
+            let _ = writeln!(
+                out,
+                "{} rules. `meshcheck explain CODE` tells more.",
+                rules.len()
+            );
             print!("{out}");
         }
     }
@@ -44,7 +48,12 @@ fn find(code: &str) -> Vec<&'static Rule> {
     registry::all()
         .iter()
         .copied()
-        .filter(|rule| rule.meta.istio_codes.iter().any(|istio| istio.eq_ignore_ascii_case(code)))
+        .filter(|rule| {
+            rule.meta
+                .istio_codes
+                .iter()
+                .any(|istio| istio.eq_ignore_ascii_case(code))
+        })
         .collect()
 }
 
@@ -55,13 +64,29 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     }
     for rule in rules {
         let meta = &rule.meta;
-        println!("{} {} ({}, {})", meta.code, meta.name, meta.category.title(), meta.severity);
+        println!(
+            "{} {} ({}, {})",
+            meta.code,
+            meta.name,
+            meta.category.title(),
+            meta.severity
+        );
         println!("{}\n", meta.summary);
         if let Some(analyzer) = meta.istio_analyzer {
-            println!("Mirrors Istio's {analyzer} ({}).\n", meta.istio_codes.join(", "));
+            println!(
+                "Mirrors Istio's {analyzer} ({}).\n",
+                meta.istio_codes.join(", ")
+            );
         }
         println!("{}", meta.explanation.trim_end());
-        println!("\nReads: {}", meta.inputs.iter().map(|kind| kind.name()).collect::<Vec<_>>().join(", "));
+        println!(
+            "\nReads: {}",
+            meta.inputs
+                .iter()
+                .map(|kind| kind.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         println!("Docs: {}\n", meta.docs_url);
     }
     Ok(ExitCode::SUCCESS)

@@ -57,14 +57,17 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             continue;
         }
         // Services a Gateway API controller manages are not the user's to rename.
-        if service.label("gateway.istio.io/managed").is_some_and(|value| {
-            matches!(
-                value,
-                "istio.io-gateway-controller"
-                    | "istio.io-mesh-controller"
-                    | "istio.io-eastwest-controller"
-            )
-        }) {
+        if service
+            .label("gateway.istio.io/managed")
+            .is_some_and(|value| {
+                matches!(
+                    value,
+                    "istio.io-gateway-controller"
+                        | "istio.io-mesh-controller"
+                        | "istio.io-eastwest-controller"
+                )
+            })
+        {
             continue;
         }
         let spec = service.spec();
