@@ -1,3 +1,5 @@
-//! Istio sidecar analyzers.
+//! Istio sidecar analyzers: which workloads each Sidecar resource applies to.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod selector;
+
+pub static RULES: &[&crate::Rule] = &[&selector::SIDECAR_SELECTOR];
