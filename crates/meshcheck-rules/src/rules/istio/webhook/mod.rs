@@ -1,3 +1,6 @@
-//! Istio webhook analyzers.
+//! Istio's admission webhooks (sidecar injection).
 
-pub static RULES: &[&crate::Rule] = &[];
+mod injector_overlap;
+pub(crate) mod selector;
+
+pub static RULES: &[&crate::Rule] = &[&injector_overlap::INJECTOR_WEBHOOKS];
