@@ -1,3 +1,5 @@
 //! Istio authn analyzers.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod blocked_cidrs;
+
+pub static RULES: &[&crate::Rule] = &[&blocked_cidrs::JWKS_URI_FETCH_UNRESTRICTED];

@@ -1,3 +1,5 @@
 //! Istio authz analyzers.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod authorization_policies;
+
+pub static RULES: &[&crate::Rule] = &[&authorization_policies::AUTHORIZATION_POLICY_TARGETS];

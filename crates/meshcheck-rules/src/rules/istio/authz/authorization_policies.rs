@@ -1,0 +1,201 @@
+use std::collections::HashSet;
+
+use meshcheck_model::selector::value_text;
+use meshcheck_model::{Kind, Mesh, Resource, items, strings};
+use serde_json::{Map, Value};
+
+use crate::{Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks that every AuthorizationPolicy applies to something:
+    /// - a policy with a `selector` must match at least one pod in the mesh (with a sidecar or in
+    ///   ambient mode) in its namespace, or anywhere in the mesh for a policy in the root
+    ///   namespace (`istio-system`);
+    /// - a namespace-wide policy (no selector, outside the root namespace) needs at least one
+    ///   such pod in its namespace;
+    /// - every namespace named in `source.namespaces` / `source.notNamespaces` must exist
+    ///   (`*`, `prefix*` and `*suffix` patterns match against existing namespaces).
+    ///
+    /// ## Why is this bad?
+    /// A policy that selects nothing does not protect what its author meant to protect, and a
+    /// rule on a namespace that does not exist is usually a typo: an `ALLOW` rule then never
+    /// matches (requests are denied) and a `DENY` rule never applies (requests get through).
+    ///
+    /// ## How to fix
+    /// Fix the selector labels to match the workload's pod labels, move the policy to the
+    /// workload's namespace, or correct the namespace names.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// spec:
+    ///   selector:
+    ///     matchLabels:
+    ///       app: httbin          # typo: pods are labelled app=httpbin
+    ///   rules:
+    ///   - from:
+    ///     - source:
+    ///         namespaces: ["frontent"]   # typo: the namespace is frontend
+    /// ```
+    pub static AUTHORIZATION_POLICY_TARGETS = {
+        code: "MC007",
+        name: "authorization-policy-targets",
+        category: Security,
+        severity: Warning,
+        summary: "AuthorizationPolicies must select workloads and name namespaces that exist",
+        istio_analyzer: Some("authz.AuthorizationPoliciesAnalyzer"),
+        istio_codes: &["IST0101", "IST0127"],
+        inputs: &[Kind::AuthorizationPolicy, Kind::Namespace, Kind::Pod, Kind::ConfigMap],
+        docs_url: "https://istio.io/latest/docs/reference/config/security/authorization-policy/",
+        remediation: "Make the selector match running pods of the mesh, and fix namespace names in source.namespaces/notNamespaces.",
+        check: check,
+    }
+}
+
+/// A selector as Kubernetes prints it: `key=value,...` sorted by key.
+fn selector_text(labels: &Map<String, Value>) -> String {
+    let mut pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{key}={}", value_text(value)))
+        .collect();
+    pairs.sort();
+    pairs.join(",")
+}
+
+/// Whether a pod counts as a workload of the mesh (sidecar or ambient).
+fn in_mesh(mesh: &Mesh, pod: &Resource) -> bool {
+    mesh.pod_resource_in_mesh(pod) || mesh.pod_in_ambient(pod)
+}
+
+/// Namespace names, to resolve `source.namespaces` patterns.
+struct Namespaces<'a> {
+    exact: HashSet<String>,
+    all: Vec<&'a str>,
+}
+
+impl Namespaces<'_> {
+    fn matches(&self, pattern: &str) -> bool {
+        if pattern == "*" {
+            return true;
+        }
+        if let Some(suffix) = pattern.strip_prefix('*') {
+            return self.all.iter().any(|name| name.ends_with(suffix));
+        }
+        if let Some(prefix) = pattern.strip_suffix('*') {
+            return self.all.iter().any(|name| name.starts_with(prefix));
+        }
+        self.exact.contains(&pattern.to_lowercase())
+    }
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    let root = mesh.root_namespace();
+    let all: Vec<&str> = mesh.of_kind(Kind::Namespace).map(Resource::name).collect();
+    let namespaces = Namespaces {
+        exact: all.iter().map(|name| name.to_lowercase()).collect(),
+        all,
+    };
+    for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
+        check_workloads(mesh, root, policy, sink);
+        check_namespaces(&namespaces, policy, sink);
+    }
+}
+
+fn check_workloads(mesh: &Mesh, root: &str, policy: &Resource, sink: &mut Sink) {
+    let selector = policy
+        .spec()
+        .get("selector")
+        .filter(|selector| !selector.is_null());
+    let mesh_wide = policy.namespace == root;
+    let Some(selector) = selector else {
+        if !mesh_wide
+            && !mesh
+                .pods_in(&policy.namespace)
+                .any(|pod| in_mesh(mesh, pod))
+        {
+            sink.istio(
+                "IST0127",
+                policy,
+                &["metadata", "name"],
+                format!(
+                    "AuthorizationPolicy {} applies to namespace {}, which has no pods in the mesh",
+                    policy.display_name(),
+                    policy.namespace
+                ),
+            );
+        }
+        return;
+    };
+    let empty = Map::new();
+    let labels = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let scope = (!mesh_wide).then_some(policy.namespace.as_str());
+    let selected = mesh
+        .pods_matching(scope, labels)
+        .into_iter()
+        .any(|pod| in_mesh(mesh, pod));
+    if selected {
+        return;
+    }
+    let place = if mesh_wide {
+        "in any namespace".to_owned()
+    } else {
+        format!("in namespace {}", policy.namespace)
+    };
+    sink.istio(
+        "IST0127",
+        policy,
+        &["spec", "selector"],
+        format!(
+            "AuthorizationPolicy {} selects no pods of the mesh {place} (selector {:?})",
+            policy.display_name(),
+            selector_text(labels)
+        ),
+    );
+}
+
+fn check_namespaces(namespaces: &Namespaces, policy: &Resource, sink: &mut Sink) {
+    for (rule_index, rule) in items(policy.spec().get("rules")).enumerate() {
+        for (from_index, from) in items(rule.get("from")).enumerate() {
+            let Some(source) = from.get("source") else {
+                continue;
+            };
+            for field in ["namespaces", "notNamespaces"] {
+                for (index, name) in strings(source.get(field)).into_iter().enumerate() {
+                    if namespaces.matches(name) {
+                        continue;
+                    }
+                    let problem = if name.starts_with('*') || name.ends_with('*') {
+                        format!(
+                            "the namespace pattern {name:?} in source.{field} matches no namespace"
+                        )
+                    } else {
+                        format!("namespace {name:?} in source.{field} does not exist")
+                    };
+                    let (rule_index, from_index, index) = (
+                        rule_index.to_string(),
+                        from_index.to_string(),
+                        index.to_string(),
+                    );
+                    sink.istio(
+                        "IST0101",
+                        policy,
+                        &[
+                            "spec",
+                            "rules",
+                            &rule_index,
+                            "from",
+                            &from_index,
+                            "source",
+                            field,
+                            &index,
+                        ],
+                        format!("AuthorizationPolicy {}: {problem}", policy.display_name()),
+                    );
+                }
+            }
+        }
+    }
+}
