@@ -1,3 +1,5 @@
 //! Istio conditions analyzers.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod negative_status;
+
+pub static RULES: &[&crate::Rule] = &[&negative_status::NEGATIVE_STATUS_CONDITION];

@@ -1,3 +1,5 @@
 //! Istio multicluster analyzers.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod mesh_networks;
+
+pub static RULES: &[&crate::Rule] = &[&mesh_networks::MESH_NETWORKS_SERVICE_REGISTRY];
