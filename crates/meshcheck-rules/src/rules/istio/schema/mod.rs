@@ -1,3 +1,5 @@
-//! Istio schema analyzers.
+//! Istio's validation of resources beyond their schema, as `istioctl analyze` reports it.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod virtual_service;
+
+pub static RULES: &[&crate::Rule] = &[&virtual_service::VIRTUAL_SERVICE_VALIDATION];

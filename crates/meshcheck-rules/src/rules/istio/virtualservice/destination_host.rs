@@ -1,0 +1,203 @@
+use std::collections::HashMap;
+
+use meshcheck_model::hosts::{HostPort, to_fqdn};
+use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+
+use super::util::{
+    DEFAULT_INGRESS_PORTS, DefaultIngress, Destination, as_path, full_name, gateways,
+    mirror_destinations, route_destinations,
+};
+use crate::{Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks every destination and mirror of a VirtualService: the host must be a Service or a
+    /// ServiceEntry visible from the VirtualService's namespace, the port (if given) must be one
+    /// the host exposes, and a destination without a port must not point at a host with several
+    /// ports. For VirtualServices bound to gateways it also flags HTTP routes without a subset to a
+    /// host that another VirtualService splits by subset: those subset rules do not apply to the
+    /// gateway's traffic.
+    ///
+    /// ## Why is this bad?
+    /// Traffic routed to an unknown host or port fails (503, `NR` in the access log). Without a
+    /// port, a multi-port destination is ambiguous and Istio may pick the wrong one. A subset split
+    /// defined for the mesh is silently bypassed by gateway traffic that targets the host directly.
+    ///
+    /// ## How to fix
+    /// Fix the host (use the FQDN for other namespaces), create the missing Service or
+    /// ServiceEntry, export it to the VirtualService's namespace, or add `port.number`.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// route:
+    /// - destination:
+    ///     host: reviewz        # no such service
+    /// ```
+    /// Use instead:
+    /// ```yaml
+    /// route:
+    /// - destination:
+    ///     host: reviews
+    ///     port:
+    ///       number: 9080
+    /// ```
+    pub static DESTINATION_HOST = {
+        code: "MC037",
+        name: "virtual-service-destination-host",
+        category: ApplicationPolicy,
+        severity: Error,
+        summary: "VirtualService destinations must name an existing host and port",
+        istio_analyzer: Some("virtualservice.DestinationHostAnalyzer"),
+        istio_codes: &["IST0101", "IST0112", "IST0140"],
+        inputs: &[Kind::VirtualService, Kind::Service, Kind::ServiceEntry],
+        docs_url: "https://istio.io/latest/docs/reference/config/networking/virtual-service/#Destination",
+        remediation: "Point the destination at an existing Service or ServiceEntry visible from this namespace and give a port it exposes.",
+        check: check,
+    }
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    // Destination host (as written) → VirtualServices that route to it by subset while also
+    // defining it as one of their hosts (one entry per such destination and host).
+    let mut subset_routes: HashMap<&str, Vec<(String, &str)>> = HashMap::new();
+    for vs in mesh.of_kind(Kind::VirtualService) {
+        let hosts = strings(vs.spec().get("hosts"));
+        for route in items(vs.spec().get("http")) {
+            for weighted in items(route.get("route")) {
+                let destination = weighted.get("destination");
+                let subset = destination
+                    .and_then(|d| str_field(d, "subset"))
+                    .unwrap_or_default();
+                if subset.is_empty() {
+                    continue;
+                }
+                let host = destination
+                    .and_then(|d| str_field(d, "host"))
+                    .unwrap_or_default();
+                for _ in hosts.iter().filter(|own| **own == host) {
+                    subset_routes
+                        .entry(host)
+                        .or_default()
+                        .push((full_name(vs), subset));
+                }
+            }
+        }
+    }
+
+    // istioctl's stand-in ingress gateway Service is a destination like any other.
+    let default_ingress = DefaultIngress::resolve(mesh).and_then(|ingress| ingress.service_fqdn());
+    let default_ingress_ports: Vec<HostPort> = DEFAULT_INGRESS_PORTS
+        .iter()
+        .map(|&number| HostPort {
+            number,
+            name: String::new(),
+            protocol: "TCP".to_owned(),
+        })
+        .collect();
+
+    for vs in mesh.of_kind(Kind::VirtualService) {
+        let spec = vs.spec();
+        let export_to = vs.export_to();
+        let destinations = route_destinations(spec)
+            .into_iter()
+            .chain(mirror_destinations(spec));
+        for destination in destinations {
+            let path = destination.path();
+            let path = as_path(&path);
+            let host = destination.host();
+            if default_ingress.as_deref() == Some(to_fqdn(&vs.namespace, host).as_str()) {
+                check_port(sink, vs, &destination, &path, &default_ingress_ports);
+                continue;
+            }
+            let Some(target) = mesh.hosts.lookup(&vs.namespace, &export_to, host) else {
+                let what = if destination.is_mirror() {
+                    "mirror host"
+                } else {
+                    "host"
+                };
+                sink.istio(
+                    "IST0101",
+                    vs,
+                    &path,
+                    format!(
+                        "Referenced {what} not found: {host:?} ({}): no Service or ServiceEntry visible from namespace {} defines it.",
+                        destination.location(),
+                        vs.namespace
+                    ),
+                );
+                continue;
+            };
+            check_port(sink, vs, &destination, &path, &target.ports);
+        }
+
+        if gateways(vs).is_empty() {
+            continue;
+        }
+        for (rule, route) in items(spec.get("http")).enumerate() {
+            for (index, weighted) in items(route.get("route")).enumerate() {
+                let destination = weighted.get("destination");
+                let subset = destination.and_then(|d| str_field(d, "subset"));
+                if subset.is_some_and(|subset| !subset.is_empty()) {
+                    continue;
+                }
+                let host = destination
+                    .and_then(|d| str_field(d, "host"))
+                    .unwrap_or_default();
+                let rule_text = rule.to_string();
+                let index_text = index.to_string();
+                for (other, subset) in subset_routes.get(host).into_iter().flatten() {
+                    sink.istio(
+                        "IST0140",
+                        vs,
+                        &["spec", "http", &rule_text, "route", &index_text, "destination", "host"],
+                        format!(
+                            "Subset {subset:?} of host {host:?} routed to by VirtualService {other} has no effect on requests through the gateways of VirtualService {}, which routes to the host without a subset.",
+                            full_name(vs)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_port(
+    sink: &mut Sink,
+    vs: &Resource,
+    destination: &Destination<'_>,
+    path: &[&str],
+    ports: &[HostPort],
+) {
+    let host = destination.host();
+    match destination.port() {
+        None => {
+            if ports.len() > 1 {
+                let numbers: Vec<String> =
+                    ports.iter().map(|port| port.number.to_string()).collect();
+                sink.istio(
+                    "IST0112",
+                    vs,
+                    path,
+                    format!(
+                        "This VirtualService routes to service {host:?} ({}), which exposes several ports [{}]: set port.number in the destination to pick one.",
+                        destination.location(),
+                        numbers.join(" ")
+                    ),
+                );
+            }
+        }
+        Some(number) => {
+            if !ports.iter().any(|port| u64::from(port.number) == number) {
+                sink.istio(
+                    "IST0101",
+                    vs,
+                    path,
+                    format!(
+                        "Referenced host:port not found: \"{host}:{number}\" ({}): the host exposes no port {number}.",
+                        destination.location()
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+use std::collections::HashMap;
+
+use meshcheck_model::selector::matches_labels;
+use meshcheck_model::{Kind, Mesh, Resource, items};
+use serde_json::{Map, Value};
+
+use super::util::{
+    DEFAULT_INGRESS_LABEL, DefaultIngress, MESH_GATEWAY, full_name, gateways, short_or_full_name,
+};
+use crate::{Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds VirtualServices that route on JWT claims (`@request.auth.claims.<name>` headers)
+    /// through an Istio Gateway whose pods no RequestAuthentication covers (one in the pod's
+    /// namespace or in `istio-system` whose selector matches the pod).
+    ///
+    /// ## Why is this bad?
+    /// Claims are only available once a RequestAuthentication has validated the token on the
+    /// gateway: without one, claim-based matches never match and the routes are dead.
+    ///
+    /// ## How to fix
+    /// Apply a RequestAuthentication to the gateway pods (in their namespace, or mesh-wide in
+    /// `istio-system`) with the issuer of the tokens.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// http:
+    /// - match:
+    ///   - headers:
+    ///       "@request.auth.claims.group":
+    ///         exact: admins
+    /// ```
+    /// Add:
+    /// ```yaml
+    /// apiVersion: security.istio.io/v1
+    /// kind: RequestAuthentication
+    /// metadata: {name: ingress-jwt, namespace: istio-system}
+    /// spec:
+    ///   selector: {matchLabels: {istio: ingressgateway}}
+    ///   jwtRules: [{issuer: "https://auth.example.com", jwksUri: "https://auth.example.com/jwks"}]
+    /// ```
+    pub static JWT_CLAIM_ROUTE = {
+        code: "MC040",
+        name: "virtual-service-jwt-claim-route",
+        category: ApplicationPolicy,
+        severity: Error,
+        summary: "JWT claim based routing needs a RequestAuthentication on the gateway pods",
+        istio_analyzer: Some("virtualservice.JWTClaimRouteAnalyzer"),
+        istio_codes: &["IST0149"],
+        inputs: &[Kind::VirtualService, Kind::RequestAuthentication, Kind::Gateway, Kind::Pod],
+        docs_url: "https://istio.io/latest/docs/tasks/security/authentication/jwt-route/",
+        remediation: "Apply a RequestAuthentication that selects the gateway pods so that JWT claims are validated and available for routing.",
+        check: check,
+    }
+}
+
+/// The prefix of the pseudo-headers that match on JWT claims.
+const CLAIM_PREFIX: &str = "@request.auth.claims";
+
+/// Whether a header name is a JWT claim routing key (`@request.auth.claims.a.b` or
+/// `@request.auth.claims[a][b]`).
+fn is_claim_key(header: &str) -> bool {
+    if header.len() < CLAIM_PREFIX.len()
+        || !header.is_char_boundary(CLAIM_PREFIX.len())
+        || !header[..CLAIM_PREFIX.len()].eq_ignore_ascii_case(CLAIM_PREFIX)
+    {
+        return false;
+    }
+    let rest = &header[CLAIM_PREFIX.len()..];
+    (rest.starts_with('.') && rest.len() > 1)
+        || (rest.starts_with('[') && rest.ends_with(']') && rest.len() > 2)
+}
+
+/// The first claim routing key the VirtualService's HTTP matches use (headers or withoutHeaders).
+fn claim_key(vs: &Resource) -> Option<&str> {
+    for route in items(vs.spec().get("http")) {
+        for matched in items(route.get("match")) {
+            for field in ["headers", "withoutHeaders"] {
+                let Some(headers) = matched.get(field).and_then(Value::as_object) else {
+                    continue;
+                };
+                if let Some(key) = headers.keys().find(|key| is_claim_key(key)) {
+                    return Some(key);
+                }
+            }
+        }
+    }
+    None
+}
+
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    // Namespace → the matchLabels selectors of its RequestAuthentications (empty selects all).
+    let mut selectors: HashMap<&str, Vec<&Map<String, Value>>> = HashMap::new();
+    for policy in mesh.of_kind(Kind::RequestAuthentication) {
+        let selector = policy
+            .spec()
+            .pointer("/selector/matchLabels")
+            .and_then(Value::as_object)
+            .unwrap_or(&EMPTY);
+        selectors
+            .entry(&policy.namespace)
+            .or_default()
+            .push(selector);
+    }
+    let covered = |namespace: &str, labels: &Map<String, Value>| {
+        ["istio-system", namespace]
+            .iter()
+            .filter_map(|namespace| selectors.get(namespace))
+            .flatten()
+            .any(|selector| matches_labels(selector, labels))
+    };
+    let default_ingress = DefaultIngress::resolve(mesh);
+    let mut default_labels = Map::new();
+    default_labels.insert(
+        DEFAULT_INGRESS_LABEL.0.to_owned(),
+        Value::from(DEFAULT_INGRESS_LABEL.1),
+    );
+
+    for vs in mesh.of_kind(Kind::VirtualService) {
+        let Some(key) = claim_key(vs) else {
+            continue;
+        };
+        for reference in gateways(vs) {
+            if reference == MESH_GATEWAY {
+                continue;
+            }
+            let (namespace, name) = short_or_full_name(&vs.namespace, reference);
+            // A missing gateway is the gateway rule's business.
+            let Some(gateway) = mesh.get(Kind::Gateway, namespace, name) else {
+                continue;
+            };
+            let gateway_selector = gateway
+                .spec()
+                .get("selector")
+                .and_then(Value::as_object)
+                .unwrap_or(&EMPTY);
+            // Input pods the gateway selects, then istioctl's stand-in ingress gateway pod.
+            let mut pods: Vec<(String, String)> = mesh
+                .pods_matching(None, gateway_selector)
+                .into_iter()
+                .filter(|pod| !covered(&pod.namespace, pod.labels()))
+                .map(|pod| (pod.namespace.clone(), pod.name().to_owned()))
+                .collect();
+            if let Some(ingress) = &default_ingress
+                && ingress.pod_selected_by(gateway_selector)
+                && !covered(&ingress.namespace, &default_labels)
+            {
+                pods.push((ingress.namespace.clone(), ingress.pod_name.clone()));
+            }
+            for (pod_namespace, pod_name) in pods {
+                sink.istio(
+                    "IST0149",
+                    vs,
+                    &["spec", "http"],
+                    format!(
+                        "The VirtualService {} routes on JWT claim {key:?} but no RequestAuthentication applies to pod {pod_namespace}/{pod_name} of gateway {namespace}/{name}, so the claim is never available for routing.",
+                        full_name(vs)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_claim_key;
+
+    #[test]
+    fn claim_keys() {
+        assert!(is_claim_key("@request.auth.claims.group"));
+        assert!(is_claim_key("@request.auth.claims[group][sub]"));
+        assert!(is_claim_key("@Request.Auth.Claims.group"));
+        assert!(!is_claim_key("@request.auth.claims."));
+        assert!(!is_claim_key("@request.auth.claims[]"));
+        assert!(!is_claim_key("x-user"));
+    }
+}
