@@ -122,6 +122,34 @@ fn first_pem_block(data: &[u8]) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// A certificate time as `2020-01-01 00:00:00 UTC`.
+fn date(time: x509_parser::time::ASN1Time) -> String {
+    let seconds = time.timestamp();
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        of_day / 3_600,
+        of_day % 3_600 / 60,
+        of_day % 60
+    )
+}
+
 /// Why PEM data is not a currently valid certificate, or `None` when it is.
 fn certificate_problem(pem: &[u8]) -> Option<String> {
     let Some(der) = first_pem_block(pem) else {
@@ -144,12 +172,15 @@ fn certificate_problem(pem: &[u8]) -> Option<String> {
         };
         let validity = certificate.validity();
         if now > validity.not_after.timestamp() {
-            return Some(format!("its certificate expired on {}", validity.not_after));
+            return Some(format!(
+                "its certificate expired on {}",
+                date(validity.not_after)
+            ));
         }
         if now < validity.not_before.timestamp() {
             return Some(format!(
                 "its certificate is not valid before {}",
-                validity.not_before
+                date(validity.not_before)
             ));
         }
         rest = remaining;
