@@ -1,3 +1,6 @@
-//! Istio externalcontrolplane analyzers.
+//! Remote clusters served by an external Istio control plane.
 
-pub static RULES: &[&crate::Rule] = &[];
+mod external_istiod;
+mod webhook_url;
+
+pub static RULES: &[&crate::Rule] = &[&external_istiod::EXTERNAL_ISTIOD_WEBHOOKS];
