@@ -65,7 +65,9 @@ fn originating_mode(tls: &Value) -> Option<&'static str> {
 /// Whether TLS settings leave the server unverified.
 fn unverified(tls: &Value, has_workload_selector: bool) -> bool {
     let non_empty = |key: &str| str_field(tls, key).is_some_and(|text| !text.is_empty());
-    !non_empty("caCertificates") && !(non_empty("credentialName") && has_workload_selector)
+    let verified_by_ca = non_empty("caCertificates");
+    let verified_by_secret = non_empty("credentialName") && has_workload_selector;
+    !(verified_by_ca || verified_by_secret)
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {

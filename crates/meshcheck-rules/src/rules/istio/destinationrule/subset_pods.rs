@@ -113,6 +113,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .of_kind(Kind::Node)
         .map(|node| (node.name(), node))
         .collect();
+    // Subsets match pods in every namespace, so the same labels (`version: v1`) give the same
+    // answer for every rule: remember it.
+    let mut answers: HashMap<String, bool> = HashMap::new();
     for rule in mesh.of_kind(Kind::DestinationRule) {
         let spec = rule.spec();
         let host = str_field(spec, "host").unwrap_or_default();
@@ -153,13 +156,16 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     selector.insert(key.clone(), value.clone());
                 }
             }
-            if any_pod_selected(mesh, &nodes, &selector) {
-                continue;
-            }
             let shown: Vec<String> = selector
                 .iter()
                 .map(|(key, value)| format!("{key}={}", value_text(value)))
                 .collect();
+            let selected = *answers
+                .entry(shown.join("\n"))
+                .or_insert_with(|| any_pod_selected(mesh, &nodes, &selector));
+            if selected {
+                continue;
+            }
             let index = index.to_string();
             sink.istio(
                 "IST0173",
