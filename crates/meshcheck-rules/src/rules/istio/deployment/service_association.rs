@@ -68,10 +68,13 @@ fn deployment_in_mesh(mesh: &Mesh, deployment: &Resource) -> bool {
         .is_some_and(|namespace| namespace.label("istio-injection") == Some("enabled"))
 }
 
+/// A Service with its (non-empty) selector.
+type Selecting<'a> = (&'a Resource, &'a Map<String, Value>);
+
 /// Services indexed by (namespace, first selector key, value), so that a pod template finds the
 /// Services that may select it through its own labels.
 struct ServiceIndex<'a> {
-    by_first_pair: HashMap<(&'a str, &'a str, String), Vec<(&'a Resource, &'a Map<String, Value>)>>,
+    by_first_pair: HashMap<(&'a str, &'a str, String), Vec<Selecting<'a>>>,
 }
 
 impl<'a> ServiceIndex<'a> {

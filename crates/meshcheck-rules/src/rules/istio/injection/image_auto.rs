@@ -1,7 +1,7 @@
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
-use crate::rules::istio::webhook::selector::{Labels, labels_of, selector_matches};
+use crate::rules::istio::webhook::selector::{labels_of, selector_matches};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -85,7 +85,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let namespace_labels = mesh
             .namespace(&deployment.namespace)
             .map(|namespace| labels_of(namespace.metadata().get("labels")))
-            .unwrap_or_else(Labels::new);
+            .unwrap_or_default();
         let pod_labels = labels_of(template.pointer("/metadata/labels"));
         let injected = webhooks.iter().any(|webhook| {
             selector_matches(webhook.get("namespaceSelector"), &namespace_labels)
