@@ -15,7 +15,8 @@ declare_rule! {
     /// - a namespace-wide policy (no selector, outside the root namespace) needs at least one
     ///   such pod in its namespace;
     /// - every namespace named in `source.namespaces` / `source.notNamespaces` must exist
-    ///   (`*`, `prefix*` and `*suffix` patterns match against existing namespaces).
+    ///   (`*`, `prefix*` and `*suffix` patterns match against existing namespaces). Namespaces are
+    ///   known from the Namespace objects of the input; without any, this check is skipped.
     ///
     /// ## Why is this bad?
     /// A policy that selects nothing does not protect what its author meant to protect, and a
@@ -97,7 +98,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     };
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         check_workloads(mesh, root, policy, sink);
-        check_namespaces(&namespaces, policy, sink);
+        // Without any Namespace object in the input there is nothing to check names against.
+        if !namespaces.all.is_empty() {
+            check_namespaces(&namespaces, policy, sink);
+        }
     }
 }
 
@@ -197,5 +201,30 @@ fn check_namespaces(namespaces: &Namespaces, policy: &Resource, sink: &mut Sink)
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    const POLICY: &str = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: istio-system}\nspec:\n  rules:\n  - from:\n    - source: {namespaces: ['*', 'front*', '*end', 'other']}\n";
+
+    #[test]
+    fn namespace_patterns() {
+        let yaml =
+            format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: frontend}}\n---\n{POLICY}");
+        let findings = check(&AUTHORIZATION_POLICY_TARGETS, &yaml);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert!(findings[0].message.contains("\"other\""));
+        // Nothing to compare against without Namespace objects.
+        assert!(check(&AUTHORIZATION_POLICY_TARGETS, POLICY).is_empty());
+    }
+
+    #[test]
+    fn ambient_pods_count() {
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: apps, labels: {app: a}, annotations: {ambient.istio.io/redirection: enabled}}\nspec: {containers: [{name: a, image: a}]}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: apps}\nspec: {selector: {matchLabels: {app: a}}}\n";
+        assert!(check(&AUTHORIZATION_POLICY_TARGETS, yaml).is_empty());
     }
 }

@@ -148,3 +148,21 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    #[test]
+    fn identical_conditions_of_two_parents_report_once() {
+        let yaml = "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: r, namespace: apps}\nspec: {}\nstatus:\n  parents:\n  - conditions: [{type: Accepted, status: 'False', reason: NotAllowedByListeners, message: no}]\n  - conditions: [{type: Accepted, status: 'False', reason: NotAllowedByListeners, message: no}]\n";
+        assert_eq!(check(&NEGATIVE_STATUS_CONDITION, yaml).len(), 1);
+    }
+
+    #[test]
+    fn istio_gateway_is_not_read() {
+        let yaml = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: apps}\nspec: {}\nstatus:\n  conditions: [{type: Accepted, status: 'False', reason: Invalid}]\n";
+        assert!(check(&NEGATIVE_STATUS_CONDITION, yaml).is_empty());
+    }
+}

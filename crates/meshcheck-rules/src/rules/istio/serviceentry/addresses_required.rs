@@ -100,3 +100,30 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    const ENTRY: &str = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: db, namespace: apps}\nspec: {hosts: [db.example.com], ports: [{number: 5432, name: pg, protocol: TCP}, {number: 5433, name: pg2}]}\n";
+
+    fn with_metadata(metadata: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: istio, namespace: istio-system}}\ndata:\n  mesh: |\n    defaultConfig:\n      proxyMetadata: {metadata}\n---\n{ENTRY}"
+        )
+    }
+
+    #[test]
+    fn auto_allocation_needs_dns_capture() {
+        assert_eq!(check(&SERVICE_ENTRY_ADDRESSES_REQUIRED, ENTRY).len(), 1);
+        let allocate_only = with_metadata("{PILOT_ENABLE_IP_AUTOALLOCATE: 'true'}");
+        assert_eq!(
+            check(&SERVICE_ENTRY_ADDRESSES_REQUIRED, &allocate_only).len(),
+            1
+        );
+        let both =
+            with_metadata("{ISTIO_META_DNS_CAPTURE: 'true', PILOT_ENABLE_IP_AUTOALLOCATE: 'true'}");
+        assert!(check(&SERVICE_ENTRY_ADDRESSES_REQUIRED, &both).is_empty());
+    }
+}
