@@ -11,6 +11,6 @@ mod resource;
 pub mod selector;
 
 pub use kind::Kind;
-pub use mesh::{Mesh, MeshInputs};
+pub use mesh::{Mesh, MeshInputs, SYSTEM_NAMESPACES};
 pub use protocol::Protocol;
 pub use resource::{Resource, ResourceId, items, str_field, strings};

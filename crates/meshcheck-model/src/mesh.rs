@@ -20,10 +20,21 @@ pub struct MeshInputs {
     pub mesh_networks: Option<(String, Value)>,
 }
 
+/// Kubernetes' own namespaces. Like `istioctl analyze`, meshcheck leaves their objects out of the
+/// mesh: they are not the user's to fix and would only add noise.
+pub const SYSTEM_NAMESPACES: [&str; 4] = [
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "local-path-storage",
+];
+
 /// The indexed mesh.
 #[derive(Debug)]
 pub struct Mesh {
     pub resources: Vec<Resource>,
+    /// Objects left out because they live in a [`SYSTEM_NAMESPACES`] namespace.
+    pub system_objects_skipped: usize,
     by_kind: HashMap<Kind, Vec<ResourceId>>,
     by_name: HashMap<(Kind, String, String), ResourceId>,
     pods_by_namespace: HashMap<String, Vec<ResourceId>>,
@@ -42,8 +53,18 @@ impl Mesh {
     pub fn build(objects: Vec<Object>, inputs: MeshInputs) -> Mesh {
         let mut resources: Vec<Resource> = Vec::with_capacity(objects.len());
         let mut by_name: HashMap<(Kind, String, String), ResourceId> = HashMap::new();
+        let mut system_objects_skipped = 0;
         for object in objects {
             let resource = Resource::new(object);
+            let home = if resource.kind == Kind::Namespace {
+                resource.name()
+            } else {
+                resource.namespace.as_str()
+            };
+            if SYSTEM_NAMESPACES.contains(&home) {
+                system_objects_skipped += 1;
+                continue;
+            }
             // Unknown kinds are keyed by their own kind name so that they never collide.
             let key = (
                 resource.kind,
@@ -109,6 +130,7 @@ impl Mesh {
         );
         Mesh {
             resources,
+            system_objects_skipped,
             by_kind,
             by_name,
             pods_by_namespace,

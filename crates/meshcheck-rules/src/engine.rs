@@ -81,24 +81,43 @@ fn suppressed_by_annotation(finding: &Finding) -> bool {
 /// Runs every rule (in parallel) and returns the kept findings, sorted by severity (worst first),
 /// then code, resource and message.
 pub fn run(mesh: &Mesh, rules: &[&'static Rule], options: &RunOptions) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = rules
+    run_timed(mesh, rules, options).0
+}
+
+/// [`run`], also returning how long each rule took (in rule order).
+pub fn run_timed(
+    mesh: &Mesh,
+    rules: &[&'static Rule],
+    options: &RunOptions,
+) -> (Vec<Finding>, Vec<(&'static str, std::time::Duration)>) {
+    let results: Vec<(Vec<Finding>, (&'static str, std::time::Duration))> = rules
         .par_iter()
-        .flat_map_iter(|rule| {
+        .map(|rule| {
+            let started = std::time::Instant::now();
             let mut sink = Sink::new(&rule.meta);
             (rule.check)(mesh, &mut sink);
-            sink.into_findings()
+            (sink.into_findings(), (rule.meta.code, started.elapsed()))
         })
         .collect();
+    let mut timings = Vec::with_capacity(results.len());
+    let mut findings = Vec::new();
+    for (rule_findings, timing) in results {
+        findings.extend(rule_findings);
+        timings.push(timing);
+    }
+    let findings = finish(mesh, findings, options);
+    (findings, timings)
+}
+
+fn finish(mesh: &Mesh, mut findings: Vec<Finding>, options: &RunOptions) -> Vec<Finding> {
     if mesh.count(Kind::Pod) == 0 {
         for finding in findings
             .iter_mut()
             .filter(|finding| finding.about_workloads)
         {
-            if finding.severity > Severity::Warning {
-                finding.severity = Severity::Warning;
-            }
+            finding.severity = Severity::Info;
             finding.message.push_str(
-                " (the input holds no Pods, so this could not be checked against running workloads)",
+                " (the input holds no Pods, so this was not checked against running workloads)",
             );
         }
     }

@@ -184,7 +184,7 @@ impl Finding {
 
     /// Marks a finding that concludes from *no Pod matching* something. When the input holds no
     /// Pods at all (plain manifests, not a cluster snapshot), that is absence of evidence, not
-    /// evidence of absence: the engine then lowers such findings to warnings and says why.
+    /// evidence of absence: the engine then lowers such findings to info and says why.
     pub fn about_workloads(&mut self) -> &mut Finding {
         self.about_workloads = true;
         self

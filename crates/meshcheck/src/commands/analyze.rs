@@ -120,7 +120,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         namespaces: args.namespaces.clone(),
         suppressions,
     };
-    let findings = meshcheck_rules::run(&mesh, rules, &options);
+    let (findings, mut rule_timings) = meshcheck_rules::run_timed(&mesh, rules, &options);
     let analyzed_at = Instant::now();
 
     let mut objects_by_kind: BTreeMap<String, usize> = BTreeMap::new();
@@ -164,6 +164,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             report.input.objects,
             report.summary.total,
         );
+        rule_timings.sort_by_key(|timing| std::cmp::Reverse(timing.1));
+        let slowest: Vec<String> = rule_timings
+            .iter()
+            .take(5)
+            .map(|(code, took)| format!("{code} {:.1} ms", took.as_secs_f64() * 1000.0))
+            .collect();
+        eprintln!("timings: slowest rules: {}", slowest.join(", "));
     }
 
     if input_errors {

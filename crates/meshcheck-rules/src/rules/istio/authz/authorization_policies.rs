@@ -126,7 +126,8 @@ fn check_workloads(mesh: &Mesh, root: &str, policy: &Resource, sink: &mut Sink) 
                     policy.display_name(),
                     policy.namespace
                 ),
-            );
+            )
+            .about_workloads();
         }
         return;
     };
@@ -157,7 +158,8 @@ fn check_workloads(mesh: &Mesh, root: &str, policy: &Resource, sink: &mut Sink) 
             policy.display_name(),
             selector_text(labels)
         ),
-    );
+    )
+    .about_workloads();
 }
 
 fn check_namespaces(namespaces: &Namespaces, policy: &Resource, sink: &mut Sink) {

@@ -176,7 +176,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     rule.display_name(),
                     shown.join(", ")
                 ),
-            );
+            )
+    .about_workloads();
         }
     }
 }

@@ -120,7 +120,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     gateway.display_name(),
                     selector_string(selector)
                 ),
-            );
+            )
+            .about_workloads();
             continue;
         }
 
@@ -160,7 +161,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     gateway.display_name(),
                     selector_string(selector)
                 ),
-            );
+            )
+    .about_workloads();
         }
     }
 }

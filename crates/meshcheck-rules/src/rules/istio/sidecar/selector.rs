@@ -94,7 +94,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     sidecar.namespace,
                     selector_string(labels)
                 ),
-            );
+            )
+    .about_workloads();
             continue;
         }
         for pod in selected {

@@ -76,7 +76,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     telemetry.namespace,
                     selector_string(labels)
                 ),
-            );
+            )
+            .about_workloads();
             continue;
         }
         for pod in selected {
