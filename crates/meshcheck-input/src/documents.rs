@@ -77,6 +77,8 @@ pub fn parse_json_document(text: &str) -> Result<Value, (String, Option<(u32, u3
 pub fn parse_yaml_document(text: &str) -> Result<Value, (String, Option<(u32, u32)>)> {
     let mut options = serde_saphyr::Options::default();
     options.legacy_octal_numbers = true;
+    // Comments are never read; capturing them costs parse time.
+    options.emit_comments = false;
     serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|error| {
         let position = error
             .location()
