@@ -9,8 +9,10 @@ pub mod meshconfig;
 pub mod protocol;
 mod resource;
 pub mod selector;
+mod stand_in;
 
 pub use kind::Kind;
 pub use mesh::{Mesh, MeshInputs, SYSTEM_NAMESPACES};
 pub use protocol::Protocol;
 pub use resource::{Resource, ResourceId, items, str_field, strings};
+pub use stand_in::{STAND_IN_INGRESS_PORTS, StandInIngress};

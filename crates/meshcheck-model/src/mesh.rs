@@ -9,6 +9,7 @@ use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
 use crate::resource::{ResourceId, items, str_field};
 use crate::selector::{matches_labels, value_text};
+use crate::stand_in::StandInIngress;
 use crate::{Kind, Resource};
 
 /// Extra configuration given beside the objects (`--mesh-config`, `--mesh-networks`).
@@ -45,6 +46,8 @@ pub struct Mesh {
     pub hosts: HostIndex,
     pub mesh_config: MeshConfig,
     pub mesh_networks: Option<MeshNetworks>,
+    /// The ingress gateway `istioctl analyze` assumes when analyzing files (see [`StandInIngress`]).
+    pub stand_in_ingress: Option<StandInIngress>,
 }
 
 impl Mesh {
@@ -128,9 +131,19 @@ impl Mesh {
             of_kind(Kind::ConfigMap),
             &mesh_config.root_namespace,
         );
+        let stand_in_ingress = StandInIngress::resolve(
+            &mesh_config,
+            |namespace, name| {
+                by_name.contains_key(&(Kind::Pod, namespace.to_owned(), name.to_owned()))
+            },
+            |namespace, name| {
+                by_name.contains_key(&(Kind::Service, namespace.to_owned(), name.to_owned()))
+            },
+        );
         Mesh {
             resources,
             system_objects_skipped,
+            stand_in_ingress,
             by_kind,
             by_name,
             pods_by_namespace,

@@ -6,75 +6,8 @@
 use std::sync::LazyLock;
 
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, Resource};
-use serde_json::{Map, Value, json};
-
-/// The stand-in ingress gateway pod's labels.
-static DEFAULT_INGRESS_LABELS: LazyLock<Map<String, Value>> = LazyLock::new(|| {
-    let mut labels = Map::new();
-    labels.insert("istio".to_owned(), Value::from("ingressgateway"));
-    labels
-});
-
-/// The ports of the stand-in ingress gateway Service (port = targetPort, all TCP).
-pub(crate) const DEFAULT_INGRESS_PORTS: [u32; 4] = [80, 443, 31400, 15443];
-
-/// The stand-in ingress gateway, when the mesh config does not turn the ingress controller off.
-#[derive(Debug, Clone)]
-pub(crate) struct DefaultIngress {
-    pub namespace: String,
-    pub pod_name: String,
-    /// Whether the input already has a Service of that name (then it replaces the stand-in).
-    pub service_in_input: bool,
-}
-
-impl DefaultIngress {
-    pub(crate) fn resolve(mesh: &Mesh) -> Option<DefaultIngress> {
-        let mode = mesh
-            .mesh_config
-            .pointer("/ingressControllerMode")
-            .and_then(Value::as_str)
-            .unwrap_or("STRICT");
-        if mode.eq_ignore_ascii_case("OFF") {
-            return None;
-        }
-        let service_name = mesh
-            .mesh_config
-            .pointer("/ingressService")
-            .and_then(Value::as_str)
-            .filter(|name| !name.is_empty())
-            .unwrap_or("istio-ingressgateway")
-            .to_owned();
-        let namespace = mesh.root_namespace().to_owned();
-        let pod_name = format!("{service_name}-dummypod");
-        if mesh.get(Kind::Pod, &namespace, &pod_name).is_some() {
-            return None;
-        }
-        let service_in_input = mesh.get(Kind::Service, &namespace, &service_name).is_some();
-        Some(DefaultIngress {
-            namespace,
-            pod_name,
-            service_in_input,
-        })
-    }
-
-    pub(crate) fn labels(&self) -> &'static Map<String, Value> {
-        &DEFAULT_INGRESS_LABELS
-    }
-
-    /// The stand-in Service's spec (as Istio writes it), when the input has none of that name.
-    pub(crate) fn service_spec(&self) -> Option<Value> {
-        (!self.service_in_input).then(|| {
-            json!({
-                "selector": {"istio": "ingressgateway"},
-                "ports": DEFAULT_INGRESS_PORTS
-                    .iter()
-                    .map(|port| json!({"port": port, "targetPort": port, "protocol": "TCP"}))
-                    .collect::<Vec<_>>(),
-            })
-        })
-    }
-}
+use meshcheck_model::{Mesh, Resource, StandInIngress};
+use serde_json::{Map, Value};
 
 /// A pod a selector can pick: an input Pod or the stand-in ingress gateway.
 #[derive(Debug, Clone, Copy)]
@@ -97,14 +30,17 @@ impl WorkloadPod<'_> {
 /// The pods a selector may pick, with the stand-in ingress gateway resolved once.
 pub(crate) struct Workloads<'a> {
     mesh: &'a Mesh,
-    pub default_ingress: Option<DefaultIngress>,
+    pub default_ingress: Option<&'a StandInIngress>,
 }
 
 impl<'a> Workloads<'a> {
     pub(crate) fn new(mesh: &'a Mesh) -> Workloads<'a> {
         Workloads {
             mesh,
-            default_ingress: DefaultIngress::resolve(mesh),
+            default_ingress: mesh
+                .stand_in_ingress
+                .as_ref()
+                .filter(|ingress| !ingress.pod_in_input),
         }
     }
 
@@ -126,7 +62,7 @@ impl<'a> Workloads<'a> {
                 resource: Some(pod),
             })
             .collect();
-        if let Some(ingress) = &self.default_ingress
+        if let Some(ingress) = self.default_ingress
             && namespace.is_none_or(|namespace| namespace == ingress.namespace)
             && matches_labels(selector, ingress.labels())
         {
@@ -174,6 +110,7 @@ pub(crate) fn first_key(selector: &Map<String, Value>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn selector_strings_sort_by_key() {

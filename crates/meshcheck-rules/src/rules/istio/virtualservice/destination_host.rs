@@ -4,8 +4,7 @@ use meshcheck_model::hosts::{HostPort, to_fqdn};
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
 
 use super::util::{
-    DEFAULT_INGRESS_PORTS, DefaultIngress, Destination, as_path, full_name, gateways,
-    mirror_destinations, route_destinations,
+    Destination, as_path, full_name, gateways, mirror_destinations, route_destinations,
 };
 use crate::{Sink, declare_rule};
 
@@ -85,8 +84,11 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
 
     // istioctl's stand-in ingress gateway Service is a destination like any other.
-    let default_ingress = DefaultIngress::resolve(mesh).and_then(|ingress| ingress.service_fqdn());
-    let default_ingress_ports: Vec<HostPort> = DEFAULT_INGRESS_PORTS
+    let default_ingress = mesh
+        .stand_in_ingress
+        .as_ref()
+        .and_then(|ingress| ingress.service_fqdn());
+    let default_ingress_ports: Vec<HostPort> = meshcheck_model::STAND_IN_INGRESS_PORTS
         .iter()
         .map(|&number| HostPort {
             number,

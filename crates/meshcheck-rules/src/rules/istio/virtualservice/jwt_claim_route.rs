@@ -4,9 +4,7 @@ use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items};
 use serde_json::{Map, Value};
 
-use super::util::{
-    DEFAULT_INGRESS_LABEL, DefaultIngress, MESH_GATEWAY, full_name, gateways, short_or_full_name,
-};
+use super::util::{MESH_GATEWAY, full_name, gateways, short_or_full_name};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -112,12 +110,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .flatten()
             .any(|selector| matches_labels(selector, labels))
     };
-    let default_ingress = DefaultIngress::resolve(mesh);
-    let mut default_labels = Map::new();
-    default_labels.insert(
-        DEFAULT_INGRESS_LABEL.0.to_owned(),
-        Value::from(DEFAULT_INGRESS_LABEL.1),
-    );
+    let default_ingress = mesh.stand_in_ingress.as_ref();
 
     for vs in mesh.of_kind(Kind::VirtualService) {
         let Some(key) = claim_key(vs) else {
@@ -144,9 +137,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 .filter(|pod| !covered(&pod.namespace, pod.labels()))
                 .map(|pod| (pod.namespace.clone(), pod.name().to_owned()))
                 .collect();
-            if let Some(ingress) = &default_ingress
+            if let Some(ingress) = default_ingress
                 && ingress.pod_selected_by(gateway_selector)
-                && !covered(&ingress.namespace, &default_labels)
+                && !covered(&ingress.namespace, ingress.labels())
             {
                 pods.push((ingress.namespace.clone(), ingress.pod_name.clone()));
             }

@@ -1,8 +1,8 @@
 //! Helpers shared by the VirtualService rules: walking a VirtualService's destinations, naming
 //! resources the way istioctl prints them, and resolving host names to `namespace/name`.
 
-use meshcheck_model::hosts::{CLUSTER_DOMAIN, fqdn_parts};
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+use meshcheck_model::hosts::fqdn_parts;
+use meshcheck_model::{Resource, items, str_field, strings};
 use serde_json::Value;
 
 /// The name of the implicit gateway that stands for every sidecar in the mesh.
@@ -173,70 +173,6 @@ pub fn resource_name_from_host<'a>(
     match fqdn_parts(host) {
         Some((name, namespace)) => (namespace, name),
         None => (default_namespace, host),
-    }
-}
-
-/// The stand-in ingress gateway `istioctl analyze` adds when it analyzes files (unless the mesh
-/// config turns the ingress controller off): a pod labelled `istio: ingressgateway` named
-/// `<ingressService>-dummypod` and a Service `<ingressService>` with ports 80, 443, 31400 and 15443,
-/// both in the Istio namespace.
-#[derive(Debug, Clone)]
-pub struct DefaultIngress {
-    pub namespace: String,
-    pub service: String,
-    pub pod_name: String,
-    /// Whether the input has a pod of that name already (then the stand-in is not added).
-    pub pod_in_input: bool,
-    /// Whether the input has a Service of that name already.
-    pub service_in_input: bool,
-}
-
-/// The stand-in ingress gateway's pod label.
-pub const DEFAULT_INGRESS_LABEL: (&str, &str) = ("istio", "ingressgateway");
-
-/// The stand-in ingress gateway Service's ports.
-pub const DEFAULT_INGRESS_PORTS: [u32; 4] = [80, 443, 31400, 15443];
-
-impl DefaultIngress {
-    pub fn resolve(mesh: &Mesh) -> Option<DefaultIngress> {
-        let mode = mesh
-            .mesh_config
-            .pointer("/ingressControllerMode")
-            .and_then(Value::as_str)
-            .unwrap_or("STRICT");
-        if mode.eq_ignore_ascii_case("OFF") {
-            return None;
-        }
-        let service = mesh
-            .mesh_config
-            .pointer("/ingressService")
-            .and_then(Value::as_str)
-            .filter(|name| !name.is_empty())
-            .unwrap_or("istio-ingressgateway")
-            .to_owned();
-        let namespace = mesh.root_namespace().to_owned();
-        let pod_name = format!("{service}-dummypod");
-        Some(DefaultIngress {
-            pod_in_input: mesh.get(Kind::Pod, &namespace, &pod_name).is_some(),
-            service_in_input: mesh.get(Kind::Service, &namespace, &service).is_some(),
-            namespace,
-            service,
-            pod_name,
-        })
-    }
-
-    /// Whether a `matchLabels` selector picks the stand-in pod.
-    pub fn pod_selected_by(&self, selector: &serde_json::Map<String, Value>) -> bool {
-        !self.pod_in_input
-            && selector.iter().all(|(key, value)| {
-                key == DEFAULT_INGRESS_LABEL.0 && value.as_str() == Some(DEFAULT_INGRESS_LABEL.1)
-            })
-    }
-
-    /// The stand-in Service's FQDN, when the input does not define that Service itself.
-    pub fn service_fqdn(&self) -> Option<String> {
-        (!self.service_in_input)
-            .then(|| format!("{}.{}.{CLUSTER_DOMAIN}", self.service, self.namespace))
     }
 }
 
