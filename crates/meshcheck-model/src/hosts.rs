@@ -108,18 +108,7 @@ impl HostIndex {
                 kind: Kind::ServiceEntry,
                 ports: ports_of(entry),
             };
-            let export_to = entry.export_to();
-            let scopes: Vec<String> = if export_to.is_empty() || export_to.contains(&"*") {
-                vec!["*".to_owned()]
-            } else {
-                export_to
-                    .iter()
-                    .map(|scope| match *scope {
-                        "." => entry.namespace.clone(),
-                        other => other.to_owned(),
-                    })
-                    .collect()
-            };
+            let scopes = service_entry_scopes(entry);
             for host in strings(entry.spec().get("hosts")) {
                 let fqdn = to_fqdn(&entry.namespace, host);
                 for scope in &scopes {
@@ -177,6 +166,25 @@ impl HostIndex {
             .find(|(_, suffix, _)| bare.ends_with(suffix.as_str()))
             .map(|(_, _, target)| target)
     }
+}
+
+/// The scopes a ServiceEntry's hosts are visible in: `*` when exported everywhere (or when
+/// `exportTo` is empty), else the namespaces it names (`.` is its own).
+pub fn service_entry_scopes(entry: &Resource) -> Vec<String> {
+    let export_to = entry.export_to();
+    if export_to.is_empty() || export_to.contains(&"*") {
+        return vec!["*".to_owned()];
+    }
+    let mut scopes: Vec<String> = export_to
+        .iter()
+        .map(|scope| match *scope {
+            "." => entry.namespace.clone(),
+            other => other.to_owned(),
+        })
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    scopes
 }
 
 /// The namespaces a Service is visible from, per its `networking.istio.io/exportTo` annotation.

@@ -36,11 +36,13 @@ pub fn matches_label_selector(selector: &Value, labels: &Map<String, Value>) -> 
             .map(|values| values.iter().map(value_text).collect())
             .unwrap_or_default();
         let have = labels.get(key).map(value_text);
+        // A malformed requirement (unknown operator, In/NotIn without values, Exists with values)
+        // selects nothing, as in Kubernetes.
         match operator {
-            "In" => have.is_some_and(|have| values.contains(&have)),
-            "NotIn" => have.is_none_or(|have| !values.contains(&have)),
-            "Exists" => have.is_some(),
-            "DoesNotExist" => have.is_none(),
+            "In" => !values.is_empty() && have.is_some_and(|have| values.contains(&have)),
+            "NotIn" => !values.is_empty() && have.is_none_or(|have| !values.contains(&have)),
+            "Exists" => values.is_empty() && have.is_some(),
+            "DoesNotExist" => values.is_empty() && have.is_none(),
             _ => false,
         }
     })
@@ -80,5 +82,8 @@ mod tests {
         let selector =
             json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["a"]}]});
         assert!(!matches_label_selector(&selector, &labels));
+        let malformed =
+            json!({"matchExpressions": [{"key": "app", "operator": "In", "values": []}]});
+        assert!(!matches_label_selector(&malformed, &labels));
     }
 }

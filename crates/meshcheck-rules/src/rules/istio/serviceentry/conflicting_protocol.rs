@@ -46,16 +46,8 @@ type Key<'a> = (String, &'a str, u64);
 
 /// The scopes a ServiceEntry is visible in: `*` when exported everywhere, else namespaces.
 fn scopes(entry: &Resource) -> BTreeSet<String> {
-    let export_to = entry.export_to();
-    if export_to.is_empty() || export_to.contains(&"*") {
-        return BTreeSet::from(["*".to_owned()]);
-    }
-    export_to
-        .iter()
-        .map(|scope| match *scope {
-            "." => entry.namespace.clone(),
-            other => other.to_owned(),
-        })
+    meshcheck_model::hosts::service_entry_scopes(entry)
+        .into_iter()
         .collect()
 }
 
