@@ -49,7 +49,6 @@ declare_rule! {
 }
 
 pub(super) const MESH_GATEWAY: &str = "mesh";
-pub(super) const CLAIM_PREFIX: &str = "@request.auth.claims";
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     for vs in mesh.of_kind(Kind::VirtualService) {

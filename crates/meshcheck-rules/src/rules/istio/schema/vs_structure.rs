@@ -1,25 +1,13 @@
 //! Structural validation of a VirtualService that the CRD schema cannot express (IST0106).
 
-use super::virtual_service::{CLAIM_PREFIX, MESH_GATEWAY};
+use super::virtual_service::MESH_GATEWAY;
+use crate::rules::istio::virtualservice::util::is_claim_key;
 use meshcheck_model::hosts::hosts_intersect;
 
 use meshcheck_model::{items, str_field, strings};
 use serde_json::Value;
 
 use super::virtual_service::Report;
-
-/// Whether a header name is a JWT claim routing key.
-fn is_claim_key(header: &str) -> bool {
-    if header.len() < CLAIM_PREFIX.len()
-        || !header.is_char_boundary(CLAIM_PREFIX.len())
-        || !header[..CLAIM_PREFIX.len()].eq_ignore_ascii_case(CLAIM_PREFIX)
-    {
-        return false;
-    }
-    let rest = &header[CLAIM_PREFIX.len()..];
-    (rest.starts_with('.') && rest.len() > 1)
-        || (rest.starts_with('[') && rest.ends_with(']') && rest.len() > 2)
-}
 
 fn is_dns1123_label(name: &str) -> bool {
     let bytes = name.as_bytes();

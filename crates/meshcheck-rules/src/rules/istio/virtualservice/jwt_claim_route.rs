@@ -4,7 +4,7 @@ use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items};
 use serde_json::{Map, Value};
 
-use super::util::{MESH_GATEWAY, full_name, gateways, short_or_full_name};
+use super::util::{MESH_GATEWAY, full_name, gateways, is_claim_key, short_or_full_name};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -53,24 +53,6 @@ declare_rule! {
     }
 }
 
-/// The prefix of the pseudo-headers that match on JWT claims.
-const CLAIM_PREFIX: &str = "@request.auth.claims";
-
-/// Whether a header name is a JWT claim routing key (`@request.auth.claims.a.b` or
-/// `@request.auth.claims[a][b]`).
-fn is_claim_key(header: &str) -> bool {
-    if header.len() < CLAIM_PREFIX.len()
-        || !header.is_char_boundary(CLAIM_PREFIX.len())
-        || !header[..CLAIM_PREFIX.len()].eq_ignore_ascii_case(CLAIM_PREFIX)
-    {
-        return false;
-    }
-    let rest = &header[CLAIM_PREFIX.len()..];
-    (rest.starts_with('.') && rest.len() > 1)
-        || (rest.starts_with('[') && rest.ends_with(']') && rest.len() > 2)
-}
-
-/// The first claim routing key the VirtualService's HTTP matches use (headers or withoutHeaders).
 fn claim_key(vs: &Resource) -> Option<&str> {
     for route in items(vs.spec().get("http")) {
         for matched in items(route.get("match")) {
@@ -160,7 +142,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_claim_key;
+    use crate::rules::istio::virtualservice::util::is_claim_key;
 
     #[test]
     fn claim_keys() {

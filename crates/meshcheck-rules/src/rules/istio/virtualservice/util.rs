@@ -176,6 +176,24 @@ pub fn resource_name_from_host<'a>(
     }
 }
 
+/// The prefix of the pseudo-headers that match on JWT claims.
+pub(crate) const CLAIM_PREFIX: &str = "@request.auth.claims";
+
+/// Whether a header name is a JWT claim routing key (`@request.auth.claims.a.b` or
+/// `@request.auth.claims[a][b]`).
+pub(crate) fn is_claim_key(header: &str) -> bool {
+    if header.len() < CLAIM_PREFIX.len()
+        || !header.is_char_boundary(CLAIM_PREFIX.len())
+        || !header[..CLAIM_PREFIX.len()].eq_ignore_ascii_case(CLAIM_PREFIX)
+    {
+        return false;
+    }
+    let rest = &header[CLAIM_PREFIX.len()..];
+    (rest.starts_with('.') && rest.len() > 1)
+        || (rest.starts_with('[') && rest.ends_with(']') && rest.len() > 2)
+}
+
+/// The first claim routing key the VirtualService's HTTP matches use (headers or withoutHeaders).
 #[cfg(test)]
 mod tests {
     use super::*;
