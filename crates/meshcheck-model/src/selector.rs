@@ -13,9 +13,20 @@ pub fn matches_labels(selector: &Map<String, Value>, labels: &Map<String, Value>
 
 /// Evaluates a Kubernetes `LabelSelector` (`matchLabels` and `matchExpressions`).
 pub fn matches_label_selector(selector: &Value, labels: &Map<String, Value>) -> bool {
+    matches_label_selector_with(selector, |key| labels.get(key).map(value_text))
+}
+
+/// Evaluates a Kubernetes `LabelSelector` against any label lookup (`key` → value), for callers
+/// whose labels are not a JSON map (webhook selectors over synthetic label sets).
+pub fn matches_label_selector_with(
+    selector: &Value,
+    label: impl Fn(&str) -> Option<String>,
+) -> bool {
     let match_labels = selector.get("matchLabels").and_then(Value::as_object);
     if let Some(match_labels) = match_labels
-        && !matches_labels(match_labels, labels)
+        && !match_labels
+            .iter()
+            .all(|(key, wanted)| label(key).is_some_and(|have| have == value_text(wanted)))
     {
         return false;
     }
@@ -35,7 +46,7 @@ pub fn matches_label_selector(selector: &Value, labels: &Map<String, Value>) -> 
             .and_then(Value::as_array)
             .map(|values| values.iter().map(value_text).collect())
             .unwrap_or_default();
-        let have = labels.get(key).map(value_text);
+        let have = label(key);
         // A malformed requirement (unknown operator, In/NotIn without values, Exists with values)
         // selects nothing, as in Kubernetes.
         match operator {

@@ -41,15 +41,7 @@ declare_rule! {
         summary: "Objects must not carry negative status conditions (not accepted, not programmed, unresolved refs, unbound waypoint)",
         istio_analyzer: Some("conditions.ConditionAnalyzer"),
         istio_codes: &["IST0171"],
-        inputs: &[
-            Kind::Service,
-            Kind::ServiceEntry,
-            Kind::WorkloadEntry,
-            Kind::AuthorizationPolicy,
-            Kind::KubernetesGateway,
-            Kind::HttpRoute,
-            Kind::GrpcRoute,
-        ],
+        inputs: &KINDS,
         docs_url: "https://istio.io/latest/docs/ambient/usage/troubleshoot-waypoint/",
         remediation: "Read the condition's reason and message and fix what the controller rejected.",
         check: check,
@@ -68,6 +60,7 @@ fn negative_types(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// The kinds whose status conditions are read (also the rule's declared inputs).
 const KINDS: [Kind; 7] = [
     Kind::Service,
     Kind::ServiceEntry,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use meshcheck_model::selector::value_text;
+use meshcheck_model::selector::{matches_label_selector_with, value_text};
 use serde_json::Value;
 
 /// Labels as plain strings.
@@ -27,34 +27,7 @@ pub(crate) fn selector_matches(selector: Option<&Value>, labels: &Labels) -> boo
     let Some(selector) = selector.filter(|selector| !selector.is_null()) else {
         return true;
     };
-    if let Some(match_labels) = selector.get("matchLabels").and_then(Value::as_object) {
-        for (key, wanted) in match_labels {
-            if labels.get(key) != Some(&value_text(wanted)) {
-                return false;
-            }
-        }
-    }
-    let expressions = selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    expressions.iter().all(|expression| {
-        let key = expression.get("key").and_then(Value::as_str).unwrap_or("");
-        let values: Vec<String> = expression
-            .get("values")
-            .and_then(Value::as_array)
-            .map(|values| values.iter().map(value_text).collect())
-            .unwrap_or_default();
-        let have = labels.get(key);
-        match expression.get("operator").and_then(Value::as_str) {
-            Some("In") => !values.is_empty() && have.is_some_and(|have| values.contains(have)),
-            Some("NotIn") => !values.is_empty() && have.is_none_or(|have| !values.contains(have)),
-            Some("Exists") => values.is_empty() && have.is_some(),
-            Some("DoesNotExist") => values.is_empty() && have.is_none(),
-            _ => false,
-        }
-    })
+    matches_label_selector_with(selector, |key| labels.get(key).cloned())
 }
 
 #[cfg(test)]
