@@ -2,6 +2,7 @@
 //! (by kind and name, pods by labels, hosts by visibility scope) and the mesh-wide configuration.
 //! Built once per run; rules only read it.
 
+pub mod cluster;
 pub mod hosts;
 mod kind;
 mod mesh;
@@ -11,6 +12,7 @@ mod resource;
 pub mod selector;
 mod stand_in;
 
+pub use cluster::{ClusterInfo, CollectionGap, InputSource};
 pub use kind::Kind;
 pub use mesh::{Mesh, MeshInputs, SYSTEM_NAMESPACES};
 pub use protocol::Protocol;

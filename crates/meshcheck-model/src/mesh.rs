@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use meshcheck_input::Object;
 use serde_json::{Map, Value};
 
+use crate::cluster::{ClusterInfo, InputSource};
 use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
 use crate::resource::{ResourceId, items, str_field};
@@ -19,6 +20,8 @@ pub struct MeshInputs {
     pub mesh_config: Option<(String, Value)>,
     /// A MeshNetworks document, from `--mesh-networks`.
     pub mesh_networks: Option<(String, Value)>,
+    /// Where the objects came from (archive manifest facts); manifests by default.
+    pub cluster: ClusterInfo,
 }
 
 /// Kubernetes' own namespaces. Like `istioctl analyze`, meshcheck leaves their objects out of the
@@ -48,6 +51,8 @@ pub struct Mesh {
     pub mesh_networks: Option<MeshNetworks>,
     /// The ingress gateway `istioctl analyze` assumes when analyzing files (see [`StandInIngress`]).
     pub stand_in_ingress: Option<StandInIngress>,
+    /// Input-level facts: source kind, Kubernetes version, collection gaps.
+    pub cluster: ClusterInfo,
 }
 
 impl Mesh {
@@ -131,16 +136,26 @@ impl Mesh {
             of_kind(Kind::ConfigMap),
             &mesh_config.root_namespace,
         );
-        let stand_in_ingress = StandInIngress::resolve(
-            &mesh_config,
-            |namespace, name| {
-                by_name.contains_key(&(Kind::Pod, namespace.to_owned(), name.to_owned()))
-            },
-            |namespace, name| {
-                by_name.contains_key(&(Kind::Service, namespace.to_owned(), name.to_owned()))
-            },
-        );
+        // istioctl assumes its stand-in ingress only for files; a collected cluster shows the real one.
+        let stand_in_ingress = (inputs.cluster.source == InputSource::Manifests)
+            .then(|| {
+                StandInIngress::resolve(
+                    &mesh_config,
+                    |namespace, name| {
+                        by_name.contains_key(&(Kind::Pod, namespace.to_owned(), name.to_owned()))
+                    },
+                    |namespace, name| {
+                        by_name.contains_key(&(
+                            Kind::Service,
+                            namespace.to_owned(),
+                            name.to_owned(),
+                        ))
+                    },
+                )
+            })
+            .flatten();
         Mesh {
+            cluster: inputs.cluster,
             resources,
             system_objects_skipped,
             stand_in_ingress,

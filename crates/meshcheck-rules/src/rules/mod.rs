@@ -2,7 +2,23 @@
 
 use crate::Rule;
 
+pub mod application;
+pub mod ingress_egress;
 pub mod istio;
+pub mod performance;
+pub mod platform;
+pub mod readiness;
+pub mod security;
 
 /// Every family's rule list.
-pub(crate) static FAMILIES: &[&[&[&Rule]]] = &[istio::FAMILIES];
+pub(crate) static FAMILIES: &[&[&[&Rule]]] = &[
+    istio::FAMILIES,
+    &[
+        platform::RULES,
+        security::RULES,
+        ingress_egress::RULES,
+        application::RULES,
+        performance::RULES,
+        readiness::RULES,
+    ],
+];

@@ -111,6 +111,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         MeshInputs {
             mesh_config,
             mesh_networks,
+            cluster: Default::default(),
         },
     );
     let indexed_at = Instant::now();
