@@ -8,9 +8,14 @@ use crate::{Finding, Rule, Sink};
 
 /// Builds a mesh from YAML and runs `rule` on it.
 pub fn check(rule: &'static Rule, yaml: &str) -> Vec<Finding> {
+    check_with(rule, yaml, MeshInputs::default())
+}
+
+/// Like [`check`], with extra inputs (mesh config, collector facts).
+pub fn check_with(rule: &'static Rule, yaml: &str, inputs: MeshInputs) -> Vec<Finding> {
     let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("test.yaml"), yaml);
     assert!(issues.is_empty(), "fixture does not load: {issues:?}");
-    let mesh = Mesh::build(objects, MeshInputs::default());
+    let mesh = Mesh::build(objects, inputs);
     let mut sink = Sink::new(&rule.meta);
     (rule.check)(&mesh, &mut sink);
     sink.into_findings()

@@ -18,7 +18,22 @@ fn findings_for(code: &str, path: &Path) -> Vec<String> {
     );
     let (objects, issues) = meshcheck_input::parse_documents(&Arc::from(name.as_str()), &text);
     assert!(issues.is_empty(), "{}: {issues:?}", path.display());
-    let mesh = Mesh::build(objects, MeshInputs::default());
+    // `<stem>.cluster.json` beside a fixture supplies collector facts (Kubernetes version,
+    // collection gaps, source: archive) for rules that read them.
+    let cluster_file = path.with_extension("cluster.json");
+    let cluster = if cluster_file.exists() {
+        serde_json::from_str(&std::fs::read_to_string(&cluster_file).unwrap())
+            .unwrap_or_else(|error| panic!("{}: {error}", cluster_file.display()))
+    } else {
+        Default::default()
+    };
+    let mesh = Mesh::build(
+        objects,
+        MeshInputs {
+            cluster,
+            ..MeshInputs::default()
+        },
+    );
     let mut sink = Sink::new(&rule.meta);
     (rule.check)(&mesh, &mut sink);
     let mut lines: Vec<String> = sink
