@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod hosts;
+pub mod inventory;
 mod kind;
 mod mesh;
 pub mod meshconfig;

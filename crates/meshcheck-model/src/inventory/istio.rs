@@ -1,0 +1,405 @@
+//! Istio's own components found in the input: control planes (istiod per revision), gateway
+//! workloads, node agents (ztunnel, istio-cni) and every data-plane proxy with its version.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::version::{Version, image_version};
+use super::workload::Workload;
+use crate::resource::{items, str_field};
+use crate::selector::value_text;
+use crate::{Kind, Mesh, Resource};
+
+/// The revision of installs without `istio.io/rev`.
+pub const DEFAULT_REVISION: &str = "default";
+
+const CONTROLLER_KINDS: [Kind; 3] = [Kind::Deployment, Kind::StatefulSet, Kind::DaemonSet];
+
+fn label<'a>(labels: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    labels.get(key).and_then(Value::as_str)
+}
+
+/// Whether pod labels are istiod's (`app: istiod` or `istio: pilot`).
+pub fn is_istiod_labels(labels: &Map<String, Value>) -> bool {
+    label(labels, "app") == Some("istiod") || label(labels, "istio") == Some("pilot")
+}
+
+/// One istiod revision.
+#[derive(Debug, Clone)]
+pub struct ControlPlane<'m> {
+    pub workload: Workload<'m>,
+    /// `istio.io/rev`, or `default`.
+    pub revision: String,
+    /// The image of the `discovery` container (or the first container).
+    pub image: Option<&'m str>,
+    pub version: Option<Version>,
+}
+
+impl<'m> ControlPlane<'m> {
+    /// The container that runs istiod (`discovery`, else the first) with its index.
+    pub fn discovery_container(&self) -> Option<(usize, &'m Value)> {
+        let containers: Vec<(usize, &'m Value)> = self.workload.containers().collect();
+        containers
+            .iter()
+            .find(|(_, container)| str_field(container, "name") == Some("discovery"))
+            .or(containers.first())
+            .copied()
+    }
+}
+
+fn revision_of(workload: &Workload) -> String {
+    workload
+        .label("istio.io/rev")
+        .filter(|revision| !revision.is_empty())
+        .unwrap_or(DEFAULT_REVISION)
+        .to_owned()
+}
+
+/// Every istiod found: controllers whose pod template carries istiod's labels, then istiod pods
+/// no controller in the input accounts for (grouped by namespace and revision).
+pub fn control_planes(mesh: &Mesh) -> Vec<ControlPlane<'_>> {
+    let mut workloads: Vec<Workload> = Vec::new();
+    for kind in CONTROLLER_KINDS {
+        for controller in mesh.of_kind(kind) {
+            let labels = controller
+                .spec()
+                .pointer("/template/metadata/labels")
+                .and_then(Value::as_object);
+            if labels.is_some_and(is_istiod_labels) {
+                workloads.push(Workload::of_controller(mesh, controller));
+            }
+        }
+    }
+    workloads.extend(orphan_pods(mesh, &workloads, |pod| {
+        is_istiod_labels(pod.labels())
+    }));
+    workloads
+        .into_iter()
+        .map(|workload| {
+            let revision = revision_of(&workload);
+            let mut plane = ControlPlane {
+                workload,
+                revision,
+                image: None,
+                version: None,
+            };
+            let image = plane
+                .discovery_container()
+                .and_then(|(_, container)| str_field(container, "image"));
+            plane.image = image;
+            plane.version = image.and_then(image_version);
+            plane
+        })
+        .collect()
+}
+
+/// Pods matching `wanted` that none of `known` covers, grouped by namespace and revision.
+fn orphan_pods<'m>(
+    mesh: &'m Mesh,
+    known: &[Workload<'m>],
+    wanted: impl Fn(&Resource) -> bool,
+) -> Vec<Workload<'m>> {
+    let covered: HashSet<*const Resource> = known
+        .iter()
+        .flat_map(|workload| workload.pods.iter().map(|pod| *pod as *const Resource))
+        .collect();
+    let mut groups: BTreeMap<(String, String), Vec<&Resource>> = BTreeMap::new();
+    for pod in mesh.of_kind(Kind::Pod) {
+        if wanted(pod) && !covered.contains(&(pod as *const Resource)) {
+            let revision = pod.label("istio.io/rev").unwrap_or(DEFAULT_REVISION);
+            groups
+                .entry((pod.namespace.clone(), revision.to_owned()))
+                .or_default()
+                .push(pod);
+        }
+    }
+    groups.into_values().map(Workload::of_pods).collect()
+}
+
+/// What a gateway workload is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GatewayRole {
+    Ingress,
+    Egress,
+    EastWest,
+    Waypoint,
+}
+
+impl GatewayRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayRole::Ingress => "ingress gateway",
+            GatewayRole::Egress => "egress gateway",
+            GatewayRole::EastWest => "east-west gateway",
+            GatewayRole::Waypoint => "waypoint",
+        }
+    }
+}
+
+/// The gateway role pod labels and annotations describe, or `None` for non-gateway pods.
+/// Recognised: Gateway API managed deployments (`gateway.istio.io/managed`,
+/// `istio.io/gateway-name`), pods injected with the `gateway` template, and the classic
+/// `istio: <name>gateway` / `istio: ingress` labels of the Istio charts.
+pub fn gateway_role(
+    labels: &Map<String, Value>,
+    annotations: &Map<String, Value>,
+    name: &str,
+) -> Option<GatewayRole> {
+    let managed = label(labels, "gateway.istio.io/managed");
+    let class = label(labels, "gateway.networking.k8s.io/gateway-class-name");
+    if managed == Some("istio.io-mesh-controller")
+        || class == Some("istio-waypoint")
+        || labels.contains_key("istio.io/waypoint-for")
+    {
+        return Some(GatewayRole::Waypoint);
+    }
+    let istio = label(labels, "istio").unwrap_or_default();
+    if matches!(istio, "pilot" | "ztunnel" | "cni" | "istio-cni-node") {
+        return None;
+    }
+    let templates = annotations
+        .get("inject.istio.io/templates")
+        .map(value_text)
+        .unwrap_or_default();
+    let is_gateway = managed.is_some()
+        || labels.contains_key("istio.io/gateway-name")
+        || templates
+            .split(',')
+            .any(|template| template.trim() == "gateway")
+        || istio.contains("gateway")
+        || istio == "ingress"
+        || istio == "egress";
+    if !is_gateway {
+        return None;
+    }
+    let hint = format!(
+        "{istio} {} {name} {}",
+        label(labels, "app").unwrap_or_default(),
+        class.unwrap_or_default()
+    );
+    Some(if hint.contains("eastwest") || hint.contains("east-west") {
+        GatewayRole::EastWest
+    } else if hint.contains("egress") {
+        GatewayRole::Egress
+    } else {
+        GatewayRole::Ingress
+    })
+}
+
+/// A gateway deployment (or gateway pods without one).
+#[derive(Debug, Clone)]
+pub struct GatewayWorkload<'m> {
+    pub workload: Workload<'m>,
+    pub role: GatewayRole,
+}
+
+/// Every gateway workload: Deployments/StatefulSets/DaemonSets whose pod template is a gateway,
+/// then gateway pods no controller accounts for.
+pub fn gateways(mesh: &Mesh) -> Vec<GatewayWorkload<'_>> {
+    let mut found: Vec<GatewayWorkload> = Vec::new();
+    for kind in CONTROLLER_KINDS {
+        for controller in mesh.of_kind(kind) {
+            let template = controller.spec().get("template");
+            let labels = template
+                .and_then(|template| template.pointer("/metadata/labels"))
+                .and_then(Value::as_object);
+            let annotations = template
+                .and_then(|template| template.pointer("/metadata/annotations"))
+                .and_then(Value::as_object);
+            let (Some(labels), annotations) = (labels, annotations) else {
+                continue;
+            };
+            let empty = Map::new();
+            if let Some(role) =
+                gateway_role(labels, annotations.unwrap_or(&empty), controller.name())
+            {
+                found.push(GatewayWorkload {
+                    workload: Workload::of_controller(mesh, controller),
+                    role,
+                });
+            }
+        }
+    }
+    let known: Vec<Workload> = found.iter().map(|g| g.workload.clone()).collect();
+    for workload in orphan_pods(mesh, &known, |pod| {
+        gateway_role(pod.labels(), pod.annotations(), pod.name()).is_some()
+    }) {
+        let pod = workload.resource();
+        if let Some(role) = gateway_role(pod.labels(), pod.annotations(), pod.name()) {
+            found.push(GatewayWorkload { workload, role });
+        }
+    }
+    found
+}
+
+/// What kind of data-plane proxy a pod runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProxyKind {
+    Sidecar,
+    Gateway(GatewayRole),
+    Ztunnel,
+}
+
+impl ProxyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProxyKind::Sidecar => "sidecar",
+            ProxyKind::Gateway(role) => role.as_str(),
+            ProxyKind::Ztunnel => "ztunnel",
+        }
+    }
+
+    /// Whether the proxy is Envoy (sidecars, gateways, waypoints); ztunnel is not.
+    pub fn is_envoy(self) -> bool {
+        !matches!(self, ProxyKind::Ztunnel)
+    }
+}
+
+/// One running data-plane proxy.
+#[derive(Debug, Clone)]
+pub struct Proxy<'m> {
+    pub pod: &'m Resource,
+    pub kind: ProxyKind,
+    /// `containers` or `initContainers` (a native sidecar), and the index there.
+    pub container_field: &'static str,
+    pub container_index: usize,
+    pub image: &'m str,
+    pub version: Option<Version>,
+    /// The control-plane revision the proxy belongs to (`istio.io/rev` label, the injector's
+    /// status annotation, or `default`).
+    pub revision: String,
+    /// The pod pins its image with `sidecar.istio.io/proxyImage`.
+    pub pinned_image: bool,
+    /// The `istio-init` container's image and version, when there is one.
+    pub init_image: Option<(usize, &'m str, Option<Version>)>,
+}
+
+impl Proxy<'_> {
+    /// JSON path of the proxy container, for finding lines.
+    pub fn container_path(&self) -> [String; 3] {
+        [
+            "spec".to_owned(),
+            self.container_field.to_owned(),
+            self.container_index.to_string(),
+        ]
+    }
+}
+
+fn proxy_revision(pod: &Resource) -> String {
+    if let Some(revision) = pod.label("istio.io/rev").filter(|rev| !rev.is_empty()) {
+        return revision.to_owned();
+    }
+    pod.annotation("sidecar.istio.io/status")
+        .and_then(|status| serde_json::from_str::<Value>(status).ok())
+        .and_then(|status| {
+            status
+                .get("revision")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .filter(|revision| !revision.is_empty())
+        .unwrap_or_else(|| DEFAULT_REVISION.to_owned())
+}
+
+/// Whether a pod is ztunnel's (`app: ztunnel`).
+pub fn is_ztunnel(pod: &Resource) -> bool {
+    pod.label("app") == Some("ztunnel")
+}
+
+/// The proxy a pod runs, if any: its `istio-proxy` container (or native-sidecar init container)
+/// with a real image (not the `auto` placeholder of uninjected templates).
+pub fn proxy_of(pod: &Resource) -> Option<Proxy<'_>> {
+    if is_istiod_labels(pod.labels()) {
+        return None;
+    }
+    let spec = pod.spec();
+    let ztunnel = is_ztunnel(pod);
+    let found = items(spec.get("containers"))
+        .enumerate()
+        .find(|(_, container)| {
+            str_field(container, "name") == Some("istio-proxy")
+                || (ztunnel && items(spec.get("containers")).count() == 1)
+        })
+        .map(|(index, container)| ("containers", index, container))
+        .or_else(|| {
+            items(spec.get("initContainers"))
+                .enumerate()
+                .find(|(_, container)| {
+                    str_field(container, "name") == Some("istio-proxy")
+                        && str_field(container, "restartPolicy") == Some("Always")
+                })
+                .map(|(index, container)| ("initContainers", index, container))
+        });
+    let (field, index, container) = found?;
+    let image =
+        str_field(container, "image").filter(|image| !image.is_empty() && *image != "auto")?;
+    let kind = if ztunnel {
+        ProxyKind::Ztunnel
+    } else {
+        match gateway_role(pod.labels(), pod.annotations(), pod.name()) {
+            Some(role) => ProxyKind::Gateway(role),
+            None => ProxyKind::Sidecar,
+        }
+    };
+    let init_image = items(spec.get("initContainers"))
+        .enumerate()
+        .find(|(_, container)| str_field(container, "name") == Some("istio-init"))
+        .and_then(|(index, container)| {
+            let image = str_field(container, "image")?;
+            Some((index, image, image_version(image)))
+        });
+    Some(Proxy {
+        pod,
+        kind,
+        container_field: field,
+        container_index: index,
+        image,
+        version: image_version(image),
+        revision: proxy_revision(pod),
+        pinned_image: pod.annotation("sidecar.istio.io/proxyImage").is_some(),
+        init_image,
+    })
+}
+
+/// Every pod's proxy, in input order.
+pub fn proxies(mesh: &Mesh) -> Vec<Proxy<'_>> {
+    mesh.of_kind(Kind::Pod).filter_map(proxy_of).collect()
+}
+
+/// A per-node agent Istio runs as a DaemonSet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeAgentKind {
+    Ztunnel,
+    Cni,
+}
+
+impl NodeAgentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeAgentKind::Ztunnel => "ztunnel",
+            NodeAgentKind::Cni => "istio-cni",
+        }
+    }
+}
+
+/// ztunnel and istio-cni DaemonSets.
+pub fn node_agents(mesh: &Mesh) -> Vec<(NodeAgentKind, &Resource)> {
+    mesh.of_kind(Kind::DaemonSet)
+        .filter_map(|daemon_set| {
+            let labels = daemon_set
+                .spec()
+                .pointer("/template/metadata/labels")
+                .and_then(Value::as_object)?;
+            if label(labels, "app") == Some("ztunnel") {
+                Some((NodeAgentKind::Ztunnel, daemon_set))
+            } else if label(labels, "k8s-app") == Some("istio-cni-node")
+                || label(labels, "app") == Some("istio-cni-node")
+            {
+                Some((NodeAgentKind::Cni, daemon_set))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
