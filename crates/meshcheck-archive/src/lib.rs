@@ -11,12 +11,14 @@
 //!
 //! [`SnapshotWriter`] builds one; [`Archive`] reads and verifies one without touching the disk.
 
+pub mod anonymize;
 mod error;
 mod manifest;
 mod reader;
 pub mod redact;
 mod writer;
 
+pub use anonymize::Anonymizer;
 pub use error::ArchiveError;
 pub use jiff::Timestamp;
 pub use manifest::{FORMAT_VERSION, MANIFEST_MEMBER, Manifest, Source, count_key, objects_member};

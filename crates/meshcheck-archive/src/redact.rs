@@ -18,7 +18,7 @@ pub enum Redaction {
     /// The `kubectl.kubernetes.io/last-applied-configuration` annotation (it repeats the object,
     /// Secret data included).
     LastAppliedConfiguration,
-    /// A literal container `env[].value`.
+    /// A literal container `env[].value` (Istio feature flags excepted).
     EnvValue,
     /// A ConfigMap `data`/`binaryData` entry outside the Istio mesh-config allowlist.
     ConfigMapData,
@@ -234,10 +234,25 @@ fn redact_pod_spec(pod_spec: &mut Value, stats: &mut RedactionStats) {
     for list in ["containers", "initContainers", "ephemeralContainers"] {
         for container in array_mut(pod_spec, list) {
             for variable in array_mut(container, "env") {
-                drop_key(variable, "value", Redaction::EnvValue, stats);
+                let name = variable.get("name").and_then(Value::as_str);
+                if !name.is_some_and(is_istio_setting) {
+                    drop_key(variable, "value", Redaction::EnvValue, stats);
+                }
             }
         }
     }
+}
+
+/// Istio reads its feature flags from the environment of istiod and the proxies, and rules
+/// check them (IST0175 reads `BLOCKED_CIDRS_IN_JWKS_URIS`). They are switches, addresses and
+/// names, not credentials; the PEM/JWT walk still runs over them.
+fn is_istio_setting(name: &str) -> bool {
+    name.starts_with("PILOT_")
+        || name.starts_with("ISTIO_")
+        || matches!(
+            name,
+            "BLOCKED_CIDRS_IN_JWKS_URIS" | "CLUSTER_ID" | "REVISION" | "EXTERNAL_ISTIOD"
+        )
 }
 
 static PEM: LazyLock<Regex> = LazyLock::new(|| {

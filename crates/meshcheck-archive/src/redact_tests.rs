@@ -110,6 +110,25 @@ fn env_literals_go_in_pods_and_every_pod_template() {
 }
 
 #[test]
+fn istio_settings_in_the_environment_stay() {
+    let (pod, stats) = redacted(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "istiod"},
+        "spec": {"template": {"spec": {"containers": [{"name": "discovery", "env": [
+            {"name": "BLOCKED_CIDRS_IN_JWKS_URIS", "value": "10.0.0.0/8"},
+            {"name": "PILOT_ENABLE_ALPHA_GATEWAY_API", "value": "true"},
+            {"name": "ISTIO_META_TOKEN", "value": JWT_TOKEN},
+            {"name": "DATABASE_URL", "value": "postgres://user:pw@db"}
+        ]}]}}}
+    }));
+    let env = pod.pointer("/spec/template/spec/containers/0/env").unwrap();
+    assert_eq!(env[0]["value"], "10.0.0.0/8");
+    assert_eq!(env[1]["value"], "true");
+    assert_eq!(env[2]["value"], "<redacted:jwt>");
+    assert!(env[3].get("value").is_none());
+    assert_eq!(stats.count(Redaction::EnvValue), 1);
+}
+
+#[test]
 fn config_maps_keep_only_istio_mesh_config() {
     let config_map = |name: &str| {
         json!({

@@ -11,11 +11,12 @@ use meshcheck_model::CollectionGap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::anonymize::Anonymizer;
 use crate::error::ArchiveError;
 use crate::manifest::{
     FORMAT_VERSION, MANIFEST_MEMBER, Manifest, Source, count_key, objects_member, path_segment,
 };
-use crate::redact::{RedactionStats, redact_object};
+use crate::redact::{Redaction, RedactionStats, redact_object};
 
 /// Member paths of the optional parts of a snapshot.
 pub const VERSION_MEMBER: &str = "cluster/version.json";
@@ -49,6 +50,14 @@ pub struct SnapshotWriter {
     proxy_stats: BTreeMap<String, String>,
     collection_errors: Vec<CollectionGap>,
     redaction: RedactionStats,
+    anonymize: Anonymize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Anonymize {
+    Off,
+    RandomKey,
+    Key(String),
 }
 
 impl SnapshotWriter {
@@ -60,6 +69,7 @@ impl SnapshotWriter {
             proxy_stats: BTreeMap::new(),
             collection_errors: Vec::new(),
             redaction: RedactionStats::default(),
+            anonymize: Anonymize::Off,
         }
     }
 
@@ -95,6 +105,22 @@ impl SnapshotWriter {
     /// Records a kind that could not be collected.
     pub fn add_collection_error(&mut self, gap: CollectionGap) {
         self.collection_errors.push(gap);
+    }
+
+    /// Replaces names, namespaces, hosts and label values with hashes keyed by a random key
+    /// that is never stored (see [`crate::Anonymizer`]).
+    pub fn anonymize(&mut self, on: bool) {
+        self.anonymize = if on {
+            Anonymize::RandomKey
+        } else {
+            Anonymize::Off
+        };
+    }
+
+    /// Like [`SnapshotWriter::anonymize`] with a stable key: snapshots anonymized with the same
+    /// key can be compared.
+    pub fn anonymize_with_key(&mut self, key: &str) {
+        self.anonymize = Anonymize::Key(key.to_owned());
     }
 
     /// What redaction removed so far.
@@ -155,7 +181,8 @@ impl SnapshotWriter {
     }
 
     /// Lays out every member but the manifest, and the manifest that lists them.
-    fn into_members(self) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), ArchiveError> {
+    fn into_members(mut self) -> Result<(Manifest, BTreeMap<String, Vec<u8>>), ArchiveError> {
+        let anonymized = self.apply_anonymization()?;
         let mut members = BTreeMap::new();
         let mut counts = BTreeMap::new();
         if let Some(version) = &self.info.version_json {
@@ -203,9 +230,53 @@ impl SnapshotWriter {
                 .iter()
                 .map(|(path, data)| (path.clone(), sha256_hex(data)))
                 .collect(),
-            anonymized: false,
+            anonymized,
         };
         Ok((manifest, members))
+    }
+
+    /// Rewrites everything identifying when anonymization is on; returns whether it was.
+    fn apply_anonymization(&mut self) -> Result<bool, ArchiveError> {
+        let mut anonymizer = match &self.anonymize {
+            Anonymize::Off => return Ok(false),
+            Anonymize::Key(key) => Anonymizer::with_key(key),
+            Anonymize::RandomKey => {
+                Anonymizer::with_random_key().map_err(|error| ArchiveError::Write {
+                    archive: "<memory>".to_owned(),
+                    detail: format!("no random anonymization key: {error}"),
+                })?
+            }
+        };
+        // Event messages are free text that repeats names in any shape: drop them.
+        for event in &mut self.events {
+            if let Some(map) = event.as_object_mut() {
+                for key in ["message", "note"] {
+                    if map.remove(key).is_some() {
+                        self.redaction.record(Redaction::EventMessage);
+                    }
+                }
+            }
+        }
+        for object in self.objects.values().flatten().chain(&self.events) {
+            anonymizer.learn(object);
+        }
+        for object in self.objects.values_mut().flatten().chain(&mut self.events) {
+            anonymizer.apply(object);
+        }
+        self.proxy_stats = std::mem::take(&mut self.proxy_stats)
+            .into_iter()
+            .map(|(name, text)| (anonymizer.apply_name(&name), anonymizer.apply_text(&text)))
+            .collect();
+        for gap in &mut self.collection_errors {
+            gap.namespace = gap.namespace.as_deref().map(|ns| anonymizer.apply_name(ns));
+            gap.reason = anonymizer.apply_text(&gap.reason);
+        }
+        self.info.context = self
+            .info
+            .context
+            .as_deref()
+            .map(|context| anonymizer.apply_name(context));
+        Ok(true)
     }
 }
 
