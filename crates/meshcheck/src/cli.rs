@@ -62,6 +62,11 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub mesh_networks: Option<PathBuf>,
 
+    /// Istio security bulletins to match versions against, instead of the bundled data (same JSON
+    /// format as `crates/meshcheck-rules/data/istio-security-bulletins.json`).
+    #[arg(long, value_name = "FILE")]
+    pub advisories: Option<PathBuf>,
+
     /// Exit with status 1 when a finding at or above this severity remains.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use meshcheck_input::{LoadIssue, Severity as IssueSeverity};
 use meshcheck_model::{Mesh, MeshInputs};
 use meshcheck_report::{InputSummary, LoadProblem, Report, TextOptions};
+use meshcheck_rules::rules::platform::advisories;
 use meshcheck_rules::{RunOptions, Severity, Suppression, registry};
 use serde_json::Value;
 
@@ -83,6 +84,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|path| read_config_file(path, "mesh"))
         .transpose()?;
+    if let Some(path) = &args.advisories {
+        advisories::install(advisories::load(path)?);
+    }
     let mesh_networks = args
         .mesh_networks
         .as_deref()
