@@ -28,6 +28,12 @@ pub struct InputSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mesh_config: Option<String>,
     pub problems: Vec<LoadProblem>,
+    /// kubeconfig context an archive was collected from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// When an archive was collected (RFC 3339 UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collected_at: Option<String>,
 }
 
 /// Counts over the findings.

@@ -18,8 +18,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Analyze manifests (files, directories, `-` for stdin) and report findings.
+    /// Analyze manifests (files, directories, `-` for stdin) or a snapshot archive and report
+    /// findings.
     Analyze(AnalyzeArgs),
+    /// Pack manifests into a snapshot archive (redacted, optionally anonymized).
+    Pack(PackArgs),
+    /// Verify a snapshot archive and show what it holds.
+    Inspect(InspectArgs),
     /// List the rule catalog.
     Rules(RulesArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it.
@@ -46,7 +51,7 @@ pub enum FailOn {
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// Files or directories to analyze (directories are read recursively: .yaml, .yml, .json);
-    /// `-` reads stdin.
+    /// `-` reads stdin. A snapshot archive (`meshcheck pack`/`collect`) is analyzed on its own.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -109,4 +114,46 @@ pub struct ExplainArgs {
 pub struct CompletionsArgs {
     /// The shell to generate completions for.
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// Manifest files or directories to pack (as `analyze` reads them); `-` reads stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The archive to write (`.tar.zst`).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Replace names, namespaces, hosts and label values with hashes keyed by a random key
+    /// that is not stored.
+    #[arg(long)]
+    pub anonymize: bool,
+
+    /// Anonymize with this key instead, so that archives packed with the same key correlate.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "MESHCHECK_ANONYMIZE_KEY",
+        hide_env_values = true
+    )]
+    pub anonymize_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The snapshot archive.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+
+    /// Output format (`json` prints the manifest).
+    #[arg(short, long, value_enum, default_value_t = InspectFormat::Text)]
+    pub output: InspectFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    Text,
+    Json,
 }

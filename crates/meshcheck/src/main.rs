@@ -15,6 +15,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Pack(args) => commands::pack::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
         Command::Rules(args) => commands::rules::list(args),
         Command::Explain(args) => commands::rules::explain(args),
         Command::Completions(args) => commands::completions(args),

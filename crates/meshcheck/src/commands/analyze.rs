@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use meshcheck_input::{LoadIssue, Severity as IssueSeverity};
+use meshcheck_archive::{Archive, Limits};
+use meshcheck_input::{LoadIssue, LoadOutcome, Severity as IssueSeverity};
 use meshcheck_model::{Mesh, MeshInputs};
 use meshcheck_report::{InputSummary, LoadProblem, Report, TextOptions};
 use meshcheck_rules::rules::platform::advisories;
@@ -73,6 +74,29 @@ fn threshold(fail_on: FailOn) -> Severity {
     }
 }
 
+/// The snapshot archive among the inputs, if any (recognized by its zstd magic bytes, whatever
+/// its name). An archive is a whole snapshot: mixing it with other inputs is an error.
+fn archive_input(paths: &[PathBuf]) -> anyhow::Result<Option<Archive>> {
+    let mut archives = Vec::new();
+    for path in paths {
+        if path.as_os_str() != "-"
+            && path.is_file()
+            && meshcheck_archive::is_archive(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?
+        {
+            archives.push(path);
+        }
+    }
+    match archives.as_slice() {
+        [] => Ok(None),
+        [archive] if paths.len() == 1 => Ok(Some(Archive::open(archive, &Limits::default())?)),
+        [archive, ..] => bail!(
+            "{}: a snapshot archive is analyzed on its own, not together with other inputs",
+            archive.display()
+        ),
+    }
+}
+
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let suppressions = args
         .suppress
@@ -94,7 +118,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
 
     let started = Instant::now();
-    let loaded = meshcheck_input::load_paths(&args.paths)?;
+    let archive = archive_input(&args.paths)?;
+    let (loaded, cluster) = match &archive {
+        Some(archive) => {
+            let (objects, issues) = archive.objects();
+            let files = archive.manifest().counts.len();
+            let loaded = LoadOutcome {
+                objects,
+                issues,
+                files,
+            };
+            (loaded, archive.cluster_info())
+        }
+        None => (
+            meshcheck_input::load_paths(&args.paths)?,
+            Default::default(),
+        ),
+    };
     let loaded_at = Instant::now();
     for issue in &loaded.issues {
         let label = match issue.severity {
@@ -115,7 +155,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         MeshInputs {
             mesh_config,
             mesh_networks,
-            cluster: Default::default(),
+            cluster,
         },
     );
     let indexed_at = Instant::now();
@@ -135,7 +175,14 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .or_default() += 1;
     }
     let input = InputSummary {
-        kind: "manifests".to_owned(),
+        kind: if archive.is_some() {
+            "archive"
+        } else {
+            "manifests"
+        }
+        .to_owned(),
+        context: mesh.cluster.context.clone(),
+        collected_at: mesh.cluster.collected_at.clone(),
         files,
         objects: mesh.resources.len(),
         objects_by_kind,

@@ -1,4 +1,6 @@
 pub mod analyze;
+pub mod inspect;
+pub mod pack;
 pub mod rules;
 
 use std::process::ExitCode;
