@@ -1,0 +1,161 @@
+use std::collections::BTreeMap;
+
+use meshcheck_model::{Kind, Mesh, Resource};
+
+use super::authz::{Action, Scope, denies_by_default, matches_everything, rules};
+use super::workloads::{Workload, control_plane_in_input, workloads};
+use crate::{ResourceRef, Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Checks that authorization follows the default-deny pattern: either a mesh-wide
+    /// "allow-nothing" AuthorizationPolicy (`action: ALLOW` without rules, in the root namespace,
+    /// no selector), or one per namespace with mesh workloads. A namespace without one is
+    /// reported when some of its mesh workloads are not selected by any ALLOW policy (a workload
+    /// with an ALLOW policy is already denied by default, unless that policy allows everything). Gateways are left out: they serve
+    /// public traffic by design. The rule runs when the input shows the control plane or holds
+    /// AuthorizationPolicies.
+    ///
+    /// ## Why is this bad?
+    /// Istio allows every request to a workload that no ALLOW policy selects. Without a
+    /// default-deny policy, any workload of the mesh (and under PERMISSIVE mTLS, any pod of the
+    /// cluster) can call every endpoint of these workloads, and a forgotten condition in a policy
+    /// opens access instead of closing it.
+    ///
+    /// ## How to fix
+    /// Apply an allow-nothing policy mesh-wide (or per namespace), then add ALLOW policies for the
+    /// traffic each workload should accept.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: security.istio.io/v1
+    /// kind: AuthorizationPolicy
+    /// metadata:
+    ///   name: allow-nothing
+    ///   namespace: istio-system
+    /// spec: {}
+    /// ```
+    pub static AUTHORIZATION_DEFAULT_DENY_MISSING = {
+        code: "MC205",
+        name: "authorization-default-deny-missing",
+        category: Security,
+        severity: Warning,
+        summary: "Namespaces with mesh workloads need a default-deny (allow-nothing) AuthorizationPolicy",
+        istio_analyzer: None,
+        istio_codes: &[],
+        inputs: &[Kind::AuthorizationPolicy, Kind::Namespace, Kind::Pod, Kind::Deployment, Kind::StatefulSet, Kind::DaemonSet],
+        docs_url: "https://istio.io/latest/docs/ops/best-practices/security/#safer-authorization-policy-pattern",
+        remediation: "Create an allow-nothing AuthorizationPolicy (spec: {}) in the root namespace or in each namespace, then allow the expected traffic explicitly.",
+        check: check,
+    }
+}
+
+/// Gateways (injected with the gateway template or labelled as Istio gateways).
+fn is_gateway(workload: &Workload) -> bool {
+    workload.annotation("inject.istio.io/templates") == Some("gateway")
+        || workload
+            .labels()
+            .get("istio")
+            .and_then(|value| value.as_str())
+            .is_some_and(|value| value.ends_with("gateway"))
+        || workload
+            .labels()
+            .contains_key("gateway.networking.k8s.io/gateway-name")
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    let policies: Vec<&Resource> = mesh.of_kind(Kind::AuthorizationPolicy).collect();
+    if policies.is_empty() && !control_plane_in_input(mesh) {
+        return;
+    }
+    let scoped: Vec<(Scope, &Resource)> = policies
+        .iter()
+        .map(|policy| (Scope::of(mesh, policy), *policy))
+        .collect();
+    if scoped
+        .iter()
+        .any(|(scope, policy)| *scope == Scope::Mesh && denies_by_default(policy))
+    {
+        return;
+    }
+    let root = mesh.root_namespace();
+    let mut unprotected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for workload in workloads(mesh) {
+        let namespace = workload.namespace();
+        if namespace == root || is_gateway(&workload) || !workload.in_mesh(mesh) {
+            continue;
+        }
+        let labels = workload.labels();
+        let protected = scoped.iter().any(|(scope, policy)| {
+            scope.covers(namespace, labels)
+                && (denies_by_default(policy)
+                    || Action::of(policy) == Action::Allow
+                        && !rules(policy).any(matches_everything))
+        });
+        if !protected {
+            unprotected.entry(namespace).or_default().push(format!(
+                "{} {}",
+                workload.resource.kind,
+                workload.resource.name()
+            ));
+        }
+    }
+    for (namespace, names) in unprotected {
+        let shown: Vec<&str> = names.iter().take(4).map(String::as_str).collect();
+        let more = names.len() - shown.len();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let message = format!(
+            "Namespace {namespace} has no default-deny AuthorizationPolicy and the mesh has none; no ALLOW policy selects these workloads, so they accept any request: {}{more}",
+            shown.join(", ")
+        );
+        match mesh.namespace(namespace) {
+            Some(resource) => {
+                sink.report(resource, &["metadata", "name"], message);
+            }
+            None => {
+                sink.report_detached(
+                    Some(ResourceRef {
+                        api_version: "v1".to_owned(),
+                        kind: "Namespace".to_owned(),
+                        namespace: None,
+                        name: namespace.to_owned(),
+                    }),
+                    None,
+                    message,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    const APPS: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio-injection: enabled}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: web}]}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db, namespace: shop}\nspec: {template: {metadata: {labels: {app: db}}, spec: {containers: [{name: db, image: db}]}}}\n";
+
+    #[test]
+    fn allow_policies_make_workloads_default_deny() {
+        let one = format!(
+            "{APPS}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: web, namespace: shop}}\nspec: {{selector: {{matchLabels: {{app: web}}}}, rules: [{{to: [{{operation: {{methods: [GET]}}}}]}}]}}\n"
+        );
+        let findings = check(&AUTHORIZATION_DEFAULT_DENY_MISSING, &one);
+        assert_eq!(findings.len(), 1);
+        assert!(findings[0].message.contains("Deployment db"));
+        assert!(!findings[0].message.contains("Deployment web"));
+        let mesh_wide = format!(
+            "{APPS}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: allow-nothing, namespace: istio-system}}\nspec: {{action: ALLOW}}\n"
+        );
+        assert!(check(&AUTHORIZATION_DEFAULT_DENY_MISSING, &mesh_wide).is_empty());
+    }
+
+    #[test]
+    fn silent_on_app_manifests_alone() {
+        assert!(check(&AUTHORIZATION_DEFAULT_DENY_MISSING, APPS).is_empty());
+    }
+}

@@ -1,0 +1,114 @@
+use meshcheck_model::{Kind, Mesh};
+
+use super::destination_tls::{TlsMode, mesh_services, server_mode, service_list, tls_settings};
+use super::mtls::{MtlsMode, PeerAuthentications};
+use super::workloads::workloads;
+use crate::{Severity, Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds DestinationRules that set `tls.mode: SIMPLE` or `MUTUAL` (for all traffic, a port,
+    /// a subset or a subset's port) for hosts served by mesh workloads, where Istio mutual TLS
+    /// (`ISTIO_MUTUAL`, what auto mTLS picks) is expected. It is an error when the server side
+    /// enforces STRICT mutual TLS and a warning otherwise.
+    ///
+    /// ## Why is this bad?
+    /// `SIMPLE`/`MUTUAL` make the client sidecar originate TLS with the certificates named in the
+    /// rule instead of the workload's Istio identity. The server sidecar does not see an Istio
+    /// mTLS connection: under STRICT it refuses it, under PERMISSIVE it passes the bytes through
+    /// to the application as plain TCP, so the request carries no peer identity, HTTP routing and
+    /// authorization on the server side do not apply, and telemetry is lost.
+    ///
+    /// ## How to fix
+    /// Use `mode: ISTIO_MUTUAL` (or remove the `tls` block) for destinations inside the mesh.
+    /// `SIMPLE`/`MUTUAL` are meant for TLS origination to services outside the mesh
+    /// (ServiceEntries, egress gateways).
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: networking.istio.io/v1
+    /// kind: DestinationRule
+    /// metadata: {name: payments, namespace: shop}
+    /// spec:
+    ///   host: payments.shop.svc.cluster.local     # runs with a sidecar
+    ///   trafficPolicy:
+    ///     tls:
+    ///       mode: MUTUAL
+    ///       credentialName: payments-client
+    /// ```
+    pub static DESTINATION_RULE_TLS_ORIGINATION_IN_MESH = {
+        code: "MC204",
+        name: "destination-rule-tls-origination-in-mesh",
+        category: Security,
+        severity: Warning,
+        summary: "DestinationRules for mesh workloads should use ISTIO_MUTUAL, not SIMPLE/MUTUAL TLS origination",
+        istio_analyzer: None,
+        istio_codes: &[],
+        inputs: &[Kind::DestinationRule, Kind::Service, Kind::Pod, Kind::Deployment, Kind::Namespace, Kind::PeerAuthentication],
+        docs_url: "https://istio.io/latest/docs/ops/configuration/traffic-management/tls-configuration/",
+        remediation: "Use tls.mode ISTIO_MUTUAL (or no tls block, for auto mTLS) towards destinations that run a sidecar.",
+        check: check,
+    }
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    let all = workloads(mesh);
+    let policies = PeerAuthentications::new(mesh);
+    let originates =
+        |mode: Option<TlsMode>| matches!(mode, Some(TlsMode::Simple | TlsMode::Mutual));
+    for rule in mesh.of_kind(Kind::DestinationRule) {
+        let settings = tls_settings(rule);
+        if !settings.iter().any(|setting| originates(setting.mode)) {
+            continue;
+        }
+        let services = mesh_services(mesh, &all, rule);
+        if services.is_empty() {
+            continue;
+        }
+        for setting in settings.iter().filter(|setting| originates(setting.mode)) {
+            let mode = setting.mode.map(TlsMode::as_str).unwrap_or_default();
+            let strict = services.iter().find_map(|service| {
+                server_mode(mesh, &all, &policies, service, setting.port)
+                    .filter(|effective| effective.mode == MtlsMode::Strict)
+                    .map(|effective| (service, effective))
+            });
+            let consequence = match &strict {
+                Some((service, effective)) => format!(
+                    "; {}.{} requires Istio mutual TLS ({}), so these connections fail",
+                    service.name(),
+                    service.namespace,
+                    effective.origin()
+                ),
+                None => ": the server sidecar sees no Istio identity and passes the connection through as plain TCP".to_owned(),
+            };
+            let mut mode_path = setting.path();
+            mode_path.push("mode");
+            let finding = sink.report(
+                rule,
+                &mode_path,
+                format!(
+                    "DestinationRule {}/{} originates TLS mode {mode} ({}) towards mesh workloads of {} instead of ISTIO_MUTUAL{consequence}",
+                    rule.namespace,
+                    rule.name(),
+                    setting.describe(),
+                    service_list(&services)
+                ),
+            );
+            if strict.is_some() {
+                finding.severity(Severity::Error);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    #[test]
+    fn external_hosts_are_fine() {
+        let yaml = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: api, namespace: shop}\nspec: {hosts: [api.example.com], ports: [{number: 443, name: https, protocol: HTTPS}], resolution: DNS}\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: api, namespace: shop}\nspec: {host: api.example.com, trafficPolicy: {tls: {mode: SIMPLE}}}\n";
+        assert!(check(&DESTINATION_RULE_TLS_ORIGINATION_IN_MESH, yaml).is_empty());
+    }
+}

@@ -1,0 +1,188 @@
+use meshcheck_model::{Kind, Mesh, Resource};
+use serde_json::Value;
+
+use super::mtls::{Effective, MtlsMode, PeerAuthentications, match_labels, policy_mode};
+use crate::{Severity, Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds namespace and workload PeerAuthentications that weaken STRICT mutual TLS inherited
+    /// from above: a namespace policy `PERMISSIVE`/`DISABLE` under a STRICT mesh-wide policy, a
+    /// workload policy `PERMISSIVE`/`DISABLE` under a STRICT namespace (or mesh), and
+    /// `portLevelMtls` entries that do the same for single ports of a STRICT workload. `DISABLE`
+    /// is an error, `PERMISSIVE` a warning.
+    ///
+    /// ## Why is this bad?
+    /// Exceptions silently reopen plaintext access to what the mesh-wide policy was meant to
+    /// protect. On a PERMISSIVE port any pod of the cluster can connect without a certificate;
+    /// on a DISABLE port even mesh clients send plaintext, so the traffic is unencrypted and
+    /// identity-based authorization (`principals`, `namespaces`) cannot apply.
+    ///
+    /// ## How to fix
+    /// Remove exceptions that are no longer needed (migrations are usually over). Keep the ones
+    /// you need as narrow as possible: one workload and one port (for example a metrics port
+    /// scraped by a client without sidecar), never a whole namespace, and prefer PERMISSIVE to
+    /// DISABLE.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: security.istio.io/v1
+    /// kind: PeerAuthentication
+    /// metadata: {name: default, namespace: payments}
+    /// spec:
+    ///   mtls: {mode: DISABLE}     # the mesh-wide policy says STRICT
+    /// ```
+    pub static PEER_AUTHENTICATION_WEAKENS_STRICT = {
+        code: "MC202",
+        name: "peer-authentication-weakens-strict",
+        category: Security,
+        severity: Warning,
+        summary: "Namespace and workload PeerAuthentications must not reopen plaintext under STRICT mTLS",
+        istio_analyzer: None,
+        istio_codes: &[],
+        inputs: &[Kind::PeerAuthentication, Kind::Deployment, Kind::Pod, Kind::ConfigMap],
+        docs_url: "https://istio.io/latest/docs/reference/config/security/peer_authentication/",
+        remediation: "Remove the exception, or narrow it to the one workload and port that needs plaintext (PERMISSIVE rather than DISABLE).",
+        check: check,
+    }
+}
+
+fn weakens(mode: MtlsMode) -> bool {
+    matches!(mode, MtlsMode::Permissive | MtlsMode::Disable)
+}
+
+fn severity(mode: MtlsMode) -> Severity {
+    if mode == MtlsMode::Disable {
+        Severity::Error
+    } else {
+        Severity::Warning
+    }
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    let policies = PeerAuthentications::new(mesh);
+    for policy in mesh.of_kind(Kind::PeerAuthentication) {
+        if policies
+            .mesh_wide()
+            .is_some_and(|mesh_wide| std::ptr::eq(mesh_wide, policy))
+        {
+            continue;
+        }
+        let workload_level = match_labels(policy).is_some();
+        let parent = if workload_level {
+            policies.namespace_level(&policy.namespace)
+        } else {
+            // Only the namespace's first policy applies; later duplicates are ignored by Istio.
+            if policies
+                .namespace_wide(&policy.namespace)
+                .is_some_and(|first| !std::ptr::eq(first, policy))
+            {
+                continue;
+            }
+            policies.mesh_level()
+        };
+        let Some(parent) = parent else {
+            continue;
+        };
+        let own = policy_mode(policy);
+        if parent.mode == MtlsMode::Strict && weakens(own) {
+            report_mode(sink, policy, own, &parent, workload_level);
+        }
+        if workload_level {
+            let inherited = if own == MtlsMode::Unset {
+                parent.mode
+            } else {
+                own
+            };
+            check_ports(sink, policy, inherited, &parent);
+        }
+    }
+}
+
+fn report_mode(
+    sink: &mut Sink,
+    policy: &Resource,
+    mode: MtlsMode,
+    parent: &Effective,
+    workload_level: bool,
+) {
+    let scope = if workload_level {
+        "the workloads it selects"
+    } else {
+        "every workload of the namespace"
+    };
+    sink.report(
+        policy,
+        &["spec", "mtls", "mode"],
+        format!(
+            "PeerAuthentication {}/{} sets mTLS mode {} for {scope}, overriding STRICT from {}",
+            policy.namespace,
+            policy.name(),
+            mode.as_str(),
+            parent.origin()
+        ),
+    )
+    .severity(severity(mode));
+}
+
+/// `portLevelMtls` exceptions on a workload whose mode is STRICT.
+fn check_ports(sink: &mut Sink, policy: &Resource, workload_mode: MtlsMode, parent: &Effective) {
+    if workload_mode != MtlsMode::Strict {
+        return;
+    }
+    let Some(ports) = policy
+        .spec()
+        .get("portLevelMtls")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    for (port, setting) in ports {
+        let mode = MtlsMode::parse(setting.get("mode"));
+        if !weakens(mode) {
+            continue;
+        }
+        let origin = if policy_mode(policy) == MtlsMode::Strict {
+            "the policy itself".to_owned()
+        } else {
+            parent.origin()
+        };
+        sink.report(
+            policy,
+            &["spec", "portLevelMtls", port, "mode"],
+            format!(
+                "PeerAuthentication {}/{} sets mTLS mode {} on port {port} of workloads that are STRICT by {origin}",
+                policy.namespace,
+                policy.name(),
+                mode.as_str()
+            ),
+        )
+        .severity(severity(mode));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check;
+
+    #[test]
+    fn exceptions_need_a_strict_parent() {
+        let workload = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: db, namespace: shop}\nspec:\n  selector: {matchLabels: {app: db}}\n  mtls: {mode: PERMISSIVE}\n";
+        // Without any namespace or mesh policy the parent is unknown (files only).
+        assert!(check(&PEER_AUTHENTICATION_WEAKENS_STRICT, workload).is_empty());
+        let strict_namespace = format!(
+            "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: shop}}\nspec: {{mtls: {{mode: STRICT}}}}\n---\n{workload}"
+        );
+        let findings = check(&PEER_AUTHENTICATION_WEAKENS_STRICT, &strict_namespace);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(
+            findings[0]
+                .message
+                .contains("PeerAuthentication shop/default"),
+            "{}",
+            findings[0].message
+        );
+    }
+}

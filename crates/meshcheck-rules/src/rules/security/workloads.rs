@@ -1,0 +1,337 @@
+//! Workloads as the security rules see them: Pods and the pod templates of their controllers
+//! (each workload once), whether a namespace injects sidecars, whether a Service is served by
+//! mesh workloads, and whether the input shows the control plane at all.
+
+use meshcheck_model::selector::{matches_labels, value_text};
+use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
+use serde_json::{Map, Value};
+
+/// Whether the input shows the mesh's control plane, so that the absence of a mesh-wide object
+/// (a root-namespace PeerAuthentication, say) means it does not exist rather than that it was not
+/// part of the files analyzed: a mesh config was given or found, the input is a collected
+/// cluster, or istiod runs in the root namespace.
+pub(crate) fn control_plane_in_input(mesh: &Mesh) -> bool {
+    if mesh.mesh_config.explicit || mesh.cluster.source != InputSource::Manifests {
+        return true;
+    }
+    let root = mesh.root_namespace();
+    [Kind::Deployment, Kind::Pod]
+        .into_iter()
+        .flat_map(|kind| mesh.of_kind(kind))
+        .any(|resource| resource.namespace == root && resource.label("app") == Some("istiod"))
+}
+
+/// Whether new pods of a namespace get a sidecar: `istio-injection=enabled`, or a revision label
+/// `istio.io/rev` without `istio-injection=disabled`.
+pub(crate) fn namespace_injected(mesh: &Mesh, namespace: &str) -> bool {
+    let Some(namespace) = mesh.namespace(namespace) else {
+        return false;
+    };
+    match namespace.label("istio-injection") {
+        Some("enabled") => true,
+        Some("disabled") => false,
+        _ => namespace
+            .label("istio.io/rev")
+            .is_some_and(|revision| !revision.is_empty()),
+    }
+}
+
+/// The value of `sidecar.istio.io/inject` on pod metadata (label first, as Istio reads it).
+pub(crate) fn inject_override(metadata: &Value) -> Option<String> {
+    ["labels", "annotations"].into_iter().find_map(|field| {
+        metadata
+            .get(field)
+            .and_then(|map| map.get("sidecar.istio.io/inject"))
+            .map(value_text)
+    })
+}
+
+/// A workload: a Pod, or the pod template of a controller.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Workload<'a> {
+    pub resource: &'a Resource,
+    /// The pod (template) metadata.
+    pub metadata: &'a Value,
+    pub pod_spec: &'a Value,
+    /// Where the pod template sits in the resource (empty for a Pod).
+    pub template_path: &'static [&'static str],
+}
+
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+impl<'a> Workload<'a> {
+    pub(crate) fn namespace(&self) -> &'a str {
+        &self.resource.namespace
+    }
+
+    pub(crate) fn labels(&self) -> &'a Map<String, Value> {
+        self.metadata
+            .get("labels")
+            .and_then(Value::as_object)
+            .unwrap_or(&EMPTY)
+    }
+
+    pub(crate) fn annotation(&self, key: &str) -> Option<&'a str> {
+        self.metadata
+            .get("annotations")
+            .and_then(|annotations| annotations.get(key))
+            .and_then(Value::as_str)
+    }
+
+    pub(crate) fn is_pod(&self) -> bool {
+        self.resource.kind == Kind::Pod
+    }
+
+    /// `Deployment shop/web` or `Pod shop/web-1`, for messages.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "{} {}/{}",
+            self.resource.kind,
+            self.resource.namespace,
+            self.resource.name()
+        )
+    }
+
+    /// A path below the pod template (`["spec", "hostNetwork"]` of the pod).
+    pub(crate) fn path<'p>(&self, below: &[&'p str]) -> Vec<&'p str> {
+        self.template_path
+            .iter()
+            .copied()
+            .chain(below.iter().copied())
+            .collect()
+    }
+
+    /// Whether the workload runs (or will run) with a sidecar.
+    pub(crate) fn in_mesh(&self, mesh: &Mesh) -> bool {
+        mesh.pod_in_mesh(self.namespace(), self.metadata, self.pod_spec)
+            || namespace_injected(mesh, self.namespace())
+                && inject_override(self.metadata).is_none_or(|value| value == "true")
+    }
+
+    /// The container of that name.
+    pub(crate) fn container(&self, name: &str) -> Option<(usize, &'static str, &'a Value)> {
+        for field in ["containers", "initContainers"] {
+            if let Some((index, container)) = items(self.pod_spec.get(field))
+                .enumerate()
+                .find(|(_, container)| str_field(container, "name") == Some(name))
+            {
+                return Some((index, field, container));
+            }
+        }
+        None
+    }
+}
+
+/// The pod template of a controller and its path.
+fn template(resource: &Resource) -> Option<(&Value, &'static [&'static str])> {
+    const TEMPLATE: &[&str] = &["spec", "template"];
+    const CRON_TEMPLATE: &[&str] = &["spec", "jobTemplate", "spec", "template"];
+    let path = match resource.kind {
+        Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet | Kind::Job => {
+            TEMPLATE
+        }
+        Kind::CronJob => CRON_TEMPLATE,
+        _ => return None,
+    };
+    let mut value = resource.value();
+    for key in path {
+        value = value.get(key)?;
+    }
+    Some((value, path))
+}
+
+/// Whether the input holds the controller of an object (so the controller's template stands for
+/// it): its owner, or for ReplicaSets and Jobs the Deployment or CronJob above that owner.
+fn controller_in_input(mesh: &Mesh, resource: &Resource) -> bool {
+    items(resource.metadata().get("ownerReferences")).any(|owner| {
+        let (Some(kind), Some(name)) = (str_field(owner, "kind"), str_field(owner, "name")) else {
+            return false;
+        };
+        let namespace = resource.namespace.as_str();
+        let generated_by = |parent: Kind| {
+            mesh.of_kind(parent).any(|candidate| {
+                candidate.namespace == namespace
+                    && name
+                        .strip_prefix(candidate.name())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|suffix| !suffix.is_empty() && !suffix.contains('-'))
+            })
+        };
+        match kind {
+            "ReplicaSet" => {
+                mesh.get(Kind::ReplicaSet, namespace, name)
+                    .is_some_and(|set| !controller_in_input(mesh, set))
+                    || generated_by(Kind::Deployment)
+            }
+            "Job" => mesh.get(Kind::Job, namespace, name).is_some() || generated_by(Kind::CronJob),
+            "StatefulSet" => mesh.get(Kind::StatefulSet, namespace, name).is_some(),
+            "DaemonSet" => mesh.get(Kind::DaemonSet, namespace, name).is_some(),
+            "Deployment" => mesh.get(Kind::Deployment, namespace, name).is_some(),
+            "CronJob" => mesh.get(Kind::CronJob, namespace, name).is_some(),
+            _ => false,
+        }
+    })
+}
+
+/// Every workload once: controller templates (unless their own controller is in the input) and
+/// Pods whose controller is not in the input.
+pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
+    let mut found = Vec::new();
+    for kind in [
+        Kind::Deployment,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::ReplicaSet,
+        Kind::Job,
+        Kind::CronJob,
+    ] {
+        for resource in mesh.of_kind(kind) {
+            if controller_in_input(mesh, resource) {
+                continue;
+            }
+            if let Some((template, path)) = template(resource) {
+                found.push(Workload {
+                    resource,
+                    metadata: template.get("metadata").unwrap_or(&Value::Null),
+                    pod_spec: template.get("spec").unwrap_or(&Value::Null),
+                    template_path: path,
+                });
+            }
+        }
+    }
+    for pod in mesh.of_kind(Kind::Pod) {
+        if !controller_in_input(mesh, pod) {
+            found.push(pod_workload(pod));
+        }
+    }
+    found
+}
+
+/// The workloads that show injected containers: the Pods when the input has any (a cluster
+/// snapshot: templates do not show what the injector added), else the controllers' templates.
+pub(crate) fn running_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
+    if mesh.count(Kind::Pod) > 0 {
+        mesh.of_kind(Kind::Pod).map(pod_workload).collect()
+    } else {
+        workloads(mesh)
+    }
+}
+
+/// A Pod as a workload.
+pub(crate) fn pod_workload(pod: &Resource) -> Workload<'_> {
+    Workload {
+        resource: pod,
+        metadata: pod.metadata(),
+        pod_spec: pod.spec(),
+        template_path: &[],
+    }
+}
+
+/// A Service's non-empty pod selector.
+pub(crate) fn service_selector(service: &Resource) -> Option<&Map<String, Value>> {
+    service
+        .spec()
+        .get("selector")
+        .and_then(Value::as_object)
+        .filter(|selector| !selector.is_empty())
+}
+
+/// The workloads (pods, else templates) behind a Service.
+pub(crate) fn service_workloads<'a>(
+    mesh: &'a Mesh,
+    all: &[Workload<'a>],
+    service: &Resource,
+) -> Vec<Workload<'a>> {
+    let Some(selector) = service_selector(service) else {
+        return Vec::new();
+    };
+    let pods: Vec<Workload> = mesh
+        .pods_matching(Some(&service.namespace), selector)
+        .into_iter()
+        .map(pod_workload)
+        .collect();
+    if !pods.is_empty() {
+        return pods;
+    }
+    all.iter()
+        .filter(|workload| {
+            workload.namespace() == service.namespace && matches_labels(selector, workload.labels())
+        })
+        .copied()
+        .collect()
+}
+
+/// Whether a Service is served by mesh workloads (sidecar or ambient): judged by its pods, else
+/// its pod templates, else its namespace's injection label.
+pub(crate) fn service_in_mesh(mesh: &Mesh, all: &[Workload<'_>], service: &Resource) -> bool {
+    if service_selector(service).is_none() {
+        return false;
+    }
+    let backing = service_workloads(mesh, all, service);
+    if backing.is_empty() {
+        return namespace_injected(mesh, &service.namespace)
+            || mesh.namespace_in_ambient(&service.namespace);
+    }
+    backing.iter().any(|workload| {
+        workload.in_mesh(mesh)
+            || workload.is_pod() && mesh.pod_in_ambient(workload.resource)
+            || mesh.namespace_in_ambient(workload.namespace())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn mesh(yaml: &str) -> Mesh {
+        let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("t.yaml"), yaml);
+        assert!(issues.is_empty(), "{issues:?}");
+        Mesh::build(objects, Default::default())
+    }
+
+    #[test]
+    fn pods_of_controllers_in_the_input_are_not_counted_twice() {
+        let mesh = mesh(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: web}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-7d9c8b6f5-x2kq4
+  namespace: shop
+  ownerReferences: [{kind: ReplicaSet, name: web-7d9c8b6f5}]
+spec: {containers: [{name: web, image: web}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api-5f6d7c8b9-abcde
+  namespace: shop
+  ownerReferences: [{kind: ReplicaSet, name: api-5f6d7c8b9}]
+spec: {containers: [{name: api, image: api}]}
+",
+        );
+        let names: Vec<String> = workloads(&mesh)
+            .iter()
+            .map(|workload| workload.describe())
+            .collect();
+        assert_eq!(
+            names,
+            ["Deployment shop/web", "Pod shop/api-5f6d7c8b9-abcde"]
+        );
+    }
+
+    #[test]
+    fn injection_by_revision_label() {
+        let mesh = mesh(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {istio.io/rev: canary}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b, labels: {istio.io/rev: canary, istio-injection: disabled}}\n",
+        );
+        assert!(namespace_injected(&mesh, "a"));
+        assert!(!namespace_injected(&mesh, "b"));
+        assert!(!namespace_injected(&mesh, "c"));
+    }
+}
