@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::cluster::{ClusterInfo, InputSource};
 use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
+use crate::proxy_stats::ProxyStats;
 use crate::resource::{ResourceId, items, str_field};
 use crate::selector::{matches_labels, value_text};
 use crate::stand_in::StandInIngress;
@@ -22,6 +23,8 @@ pub struct MeshInputs {
     pub mesh_networks: Option<(String, Value)>,
     /// Where the objects came from (archive manifest facts); manifests by default.
     pub cluster: ClusterInfo,
+    /// Envoy admin stats dumps (`--proxy-stats`, an archive's `proxy-stats/`).
+    pub proxy_stats: Vec<ProxyStats>,
 }
 
 /// Kubernetes' own namespaces. Like `istioctl analyze`, meshcheck leaves their objects out of the
@@ -53,6 +56,8 @@ pub struct Mesh {
     pub stand_in_ingress: Option<StandInIngress>,
     /// Input-level facts: source kind, Kubernetes version, collection gaps.
     pub cluster: ClusterInfo,
+    /// Envoy admin stats of individual proxies, when given.
+    pub proxy_stats: Vec<ProxyStats>,
 }
 
 impl Mesh {
@@ -156,6 +161,7 @@ impl Mesh {
             .flatten();
         Mesh {
             cluster: inputs.cluster,
+            proxy_stats: inputs.proxy_stats,
             resources,
             system_objects_skipped,
             stand_in_ingress,

@@ -5,8 +5,41 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use meshcheck_model::{Mesh, MeshInputs};
+use meshcheck_model::{Mesh, MeshInputs, ProxyStats};
 use meshcheck_rules::{Sink, registry};
+
+/// `<stem>.stats.txt` and `<stem>.<pod>.stats.txt` beside a fixture are Envoy admin stats dumps
+/// (`/stats` or `/stats/prometheus`), as given with `--proxy-stats`.
+fn proxy_stats_beside(fixture: &Path) -> Vec<ProxyStats> {
+    let stem = fixture.file_stem().unwrap().to_string_lossy().into_owned();
+    let mut paths: Vec<_> = std::fs::read_dir(fixture.parent().unwrap())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.ends_with(".stats.txt")
+                && (name == format!("{stem}.stats.txt") || name.starts_with(&format!("{stem}.")))
+        })
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let name = format!(
+                "fixtures/{}/{}",
+                path.parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy(),
+                path.file_name().unwrap().to_string_lossy()
+            );
+            ProxyStats::parse(&name, &std::fs::read_to_string(path).unwrap())
+                .unwrap_or_else(|error| panic!("{error}"))
+        })
+        .collect()
+}
 
 fn findings_for(code: &str, path: &Path) -> Vec<String> {
     let rule =
@@ -31,6 +64,7 @@ fn findings_for(code: &str, path: &Path) -> Vec<String> {
         objects,
         MeshInputs {
             cluster,
+            proxy_stats: proxy_stats_beside(path),
             ..MeshInputs::default()
         },
     );

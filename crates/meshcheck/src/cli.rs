@@ -72,6 +72,12 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub advisories: Option<PathBuf>,
 
+    /// Envoy admin stats of a proxy (`/stats`, `/stats?format=json` or `/stats/prometheus`
+    /// output). The pod is named by a first line `# pod: <namespace>/<name>` or by the file
+    /// name `<pod>.<namespace>.txt`. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub proxy_stats: Vec<PathBuf>,
+
     /// Exit with status 1 when a finding at or above this severity remains.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,

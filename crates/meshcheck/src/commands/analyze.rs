@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use meshcheck_archive::{Archive, Limits};
 use meshcheck_input::{LoadIssue, LoadOutcome, Severity as IssueSeverity};
-use meshcheck_model::{Mesh, MeshInputs};
+use meshcheck_model::{Mesh, MeshInputs, ProxyStats};
 use meshcheck_report::{InputSummary, LoadProblem, Report, TextOptions};
 use meshcheck_rules::rules::platform::advisories;
 use meshcheck_rules::{RunOptions, Severity, Suppression, registry};
@@ -50,6 +50,13 @@ fn read_config_file(path: &Path, configmap_key: &str) -> anyhow::Result<(String,
         value
     };
     Ok((path.display().to_string(), value))
+}
+
+/// Reads an Envoy admin stats dump given with `--proxy-stats`.
+fn read_proxy_stats(path: &Path) -> anyhow::Result<ProxyStats> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(ProxyStats::parse(&path.display().to_string(), &text)?)
 }
 
 fn problem(issue: &LoadIssue) -> LoadProblem {
@@ -117,6 +124,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(|path| read_config_file(path, "meshNetworks"))
         .transpose()?;
 
+    let proxy_stats = args
+        .proxy_stats
+        .iter()
+        .map(|path| read_proxy_stats(path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
     let started = Instant::now();
     let archive = archive_input(&args.paths)?;
     let (loaded, cluster) = match &archive {
@@ -156,6 +169,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             mesh_config,
             mesh_networks,
             cluster,
+            proxy_stats,
         },
     );
     let indexed_at = Instant::now();

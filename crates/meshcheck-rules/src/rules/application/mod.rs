@@ -1,4 +1,42 @@
 //! Application traffic policy: routing, resilience, naming and labelling conventions (MC4xx).
 
+mod connection_pool;
+mod destination_rule_merge;
+pub(crate) mod duration;
+pub(crate) mod fault_injection;
+mod init_container_network;
+pub(crate) mod injector;
+mod load_balancer;
+mod mirror_full;
+pub(crate) mod mtls;
+mod multiple_services;
+mod outlier_detection;
+pub(crate) mod policies;
+mod probes_rewrite;
+mod retry_budget;
+mod retry_non_idempotent;
+mod retry_per_try_timeout;
+mod route_timeout;
+pub(crate) mod routes;
+mod subset_host_pods;
+pub(crate) mod workload;
+mod workload_labels;
+
 /// This family's rules, in code order.
-pub static RULES: &[&crate::Rule] = &[];
+pub static RULES: &[&crate::Rule] = &[
+    &subset_host_pods::DESTINATION_RULE_SUBSET_HOST_PODS,
+    &destination_rule_merge::DESTINATION_RULE_MERGE_CONFLICT,
+    &route_timeout::HTTP_ROUTE_TIMEOUT,
+    &retry_per_try_timeout::RETRY_PER_TRY_TIMEOUT,
+    &retry_budget::RETRY_BUDGET,
+    &retry_non_idempotent::RETRY_NON_IDEMPOTENT,
+    &outlier_detection::OUTLIER_DETECTION_MISSING,
+    &fault_injection::FAULT_INJECTION_ACTIVE,
+    &mirror_full::MIRROR_FULL_TRAFFIC,
+    &workload_labels::WORKLOAD_LABELS,
+    &multiple_services::MULTIPLE_SERVICES,
+    &load_balancer::LOAD_BALANCER_CONFLICT,
+    &connection_pool::CONNECTION_POOL_TOO_SMALL,
+    &probes_rewrite::PROBES_NOT_REWRITTEN,
+    &init_container_network::INIT_CONTAINER_NETWORK,
+];

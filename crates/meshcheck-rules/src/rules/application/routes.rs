@@ -1,0 +1,79 @@
+//! HTTP routes of VirtualServices, as the resilience and fault rules read them.
+
+use meshcheck_model::{Resource, items, str_field};
+use serde_json::Value;
+
+use super::duration;
+
+/// One `spec.http[i]` entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HttpRoute<'a> {
+    pub index: usize,
+    pub value: &'a Value,
+}
+
+impl<'a> HttpRoute<'a> {
+    /// `http[0]`, or `http[0] (name)` when the route is named.
+    pub fn label(&self) -> String {
+        match str_field(self.value, "name") {
+            Some(name) if !name.is_empty() => format!("http[{}] ({name})", self.index),
+            _ => format!("http[{}]", self.index),
+        }
+    }
+
+    /// Path of a field of this route, e.g. `path(&["retries"])`.
+    pub fn path(&self, below: &[&str]) -> Vec<String> {
+        ["spec".to_owned(), "http".to_owned(), self.index.to_string()]
+            .into_iter()
+            .chain(below.iter().map(|part| (*part).to_owned()))
+            .collect()
+    }
+
+    /// Whether the route forwards to destinations (not a redirect or a direct response).
+    pub fn forwards(&self) -> bool {
+        items(self.value.get("route")).next().is_some()
+            && self.value.get("redirect").is_none()
+            && self.value.get("directResponse").is_none()
+    }
+
+    /// The destination hosts of the route, in order.
+    pub fn hosts(&self) -> Vec<&'a str> {
+        items(self.value.get("route"))
+            .filter_map(|weighted| weighted.get("destination"))
+            .filter_map(|destination| str_field(destination, "host"))
+            .collect()
+    }
+
+    /// `timeout` in seconds (`Some(0.0)` when explicitly disabled).
+    pub fn timeout(&self) -> Option<f64> {
+        str_field(self.value, "timeout").and_then(duration::seconds)
+    }
+
+    /// The `retries` block, when present.
+    pub fn retries(&self) -> Option<&'a Value> {
+        self.value
+            .get("retries")
+            .filter(|retries| retries.is_object())
+    }
+}
+
+/// The HTTP routes of a VirtualService.
+pub(crate) fn http_routes(vs: &Resource) -> impl Iterator<Item = HttpRoute<'_>> {
+    items(vs.spec().get("http"))
+        .enumerate()
+        .map(|(index, value)| HttpRoute { index, value })
+}
+
+/// Borrows an owned path as the `&[&str]` the sink wants.
+pub(crate) fn as_path(path: &[String]) -> Vec<&str> {
+    path.iter().map(String::as_str).collect()
+}
+
+/// `retries.attempts` (absent: Istio's default of 2 applies only without a `retries` block).
+pub(crate) fn attempts(retries: &Value) -> Option<i64> {
+    retries.get("attempts").and_then(|attempts| match attempts {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.parse().ok(),
+        _ => None,
+    })
+}
