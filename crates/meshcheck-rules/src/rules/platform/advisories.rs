@@ -320,6 +320,134 @@ pub fn fixed_in_line(
     needed
 }
 
+/// The severity a set of matching bulletins deserves: by the highest CVSS score, critical from
+/// 9.0, error from 7.0, else (or unscored) warning.
+pub fn severity_of(matches: &[(&Bulletin, &AffectedRange)]) -> crate::Severity {
+    let highest = matches
+        .iter()
+        .filter_map(|(bulletin, _)| bulletin.cvss)
+        .fold(0.0_f64, f64::max);
+    if highest >= 9.0 {
+        crate::Severity::Critical
+    } else if highest >= 7.0 {
+        crate::Severity::Error
+    } else {
+        crate::Severity::Warning
+    }
+}
+
+/// `ISTIO-SECURITY-2024-007 (CVSS 7.5; CVE-…, CVE-…), …` with long CVE lists shortened.
+pub fn list_bulletins(matches: &[(&Bulletin, &AffectedRange)]) -> String {
+    matches
+        .iter()
+        .map(|(bulletin, _)| {
+            let score = bulletin
+                .cvss
+                .map(|score| format!("CVSS {score:.1}"))
+                .unwrap_or_else(|| "not scored".to_owned());
+            let ids: Vec<&str> = bulletin
+                .cves
+                .iter()
+                .chain(&bulletin.advisories)
+                .map(String::as_str)
+                .collect();
+            let ids = match ids.len() {
+                0 => String::new(),
+                1..=3 => format!("; {}", ids.join(", ")),
+                count => format!("; {} and {} more", ids[..3].join(", "), count - 3),
+            };
+            format!("{} ({score}{ids})", bulletin.id)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The oldest release above `version` that no bulletin of `components` affects, preferring
+/// minor lines still supported on `on`: candidates are every fixed version and every minor
+/// release's `.0`.
+pub fn oldest_safe_release(
+    data: &AdvisoryData,
+    version: &Version,
+    components: &[Component],
+    on: Date,
+) -> Option<Version> {
+    let table = super::support::releases();
+    let mut candidates: Vec<Version> = data
+        .bulletins
+        .iter()
+        .flat_map(|bulletin| {
+            bulletin
+                .affected
+                .iter()
+                .filter_map(|range| range.fixed.clone())
+        })
+        .chain(table.releases.iter().filter_map(|release| {
+            Version::parse(&format!("{}.{}.0", release.minor.0, release.minor.1))
+        }))
+        .filter(|candidate| candidate > version)
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    let safe = |candidate: &&Version| affecting(data, candidate, components).is_empty();
+    let supported = |candidate: &&Version| {
+        matches!(
+            table.status(candidate, on),
+            super::support::SupportStatus::Supported { .. }
+        )
+    };
+    candidates
+        .iter()
+        .filter(supported)
+        .find(safe)
+        .or_else(|| candidates.iter().find(safe))
+        .cloned()
+}
+
+/// What to upgrade to: the patch of the version's own line that fixes every matching
+/// bulletin, else the oldest safe (supported) release, noting what a patch of the own line
+/// would still fix.
+pub fn upgrade_advice(
+    data: &AdvisoryData,
+    version: &Version,
+    matches: &[(&Bulletin, &AffectedRange)],
+    components: &[Component],
+    on: Date,
+) -> String {
+    if let Some(fixed) = fixed_in_line(version, matches) {
+        return format!("upgrade to {fixed} or later");
+    }
+    let (unfixable, fixable): (Vec<_>, Vec<_>) = matches.iter().partition(|(_, range)| {
+        range
+            .fixed
+            .as_ref()
+            .is_none_or(|fixed| fixed.minor_line() != version.minor_line())
+    });
+    let ids: Vec<&str> = unfixable.iter().map(|(b, _)| b.id.as_str()).collect();
+    let target = match oldest_safe_release(data, version, components, on) {
+        Some(safe) => format!("{safe} or later"),
+        None => "a newer supported minor release".to_owned(),
+    };
+    let mut advice = format!(
+        "no Istio {} patch release fixes {}: upgrade to {target}",
+        version.minor_text(),
+        ids.join(", ")
+    );
+    if let Some(fixed) = fixed_in_line(version, &fixable) {
+        advice.push_str(&format!(" ({fixed} fixes the others)"));
+    }
+    advice
+}
+
+/// The note for vendor builds, whose vendor may have back-ported fixes.
+pub fn vendor_note(version: &Version) -> String {
+    match (&version.build, version.is_vendor_build()) {
+        (Some(build), true) => format!(
+            "; {version} is a vendor build ({build}): the vendor may have back-ported fixes, check its advisories"
+        ),
+        _ => String::new(),
+    }
+}
+
 /// The message tail every advisory finding carries.
 pub fn as_of_note(data: &AdvisoryData) -> String {
     format!("advisory data as of {}", data.data_as_of)

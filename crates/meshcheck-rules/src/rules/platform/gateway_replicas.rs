@@ -1,0 +1,56 @@
+use meshcheck_model::inventory::gateways;
+use meshcheck_model::{Kind, Mesh};
+
+use super::availability::replica_problem;
+use crate::{Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports gateway workloads (ingress, egress and east-west gateways, waypoints: Istio
+    /// gateway Deployments and those the Gateway API controller manages) that can run with fewer
+    /// than two replicas: `spec.replicas` below 2 with no HorizontalPodAutoscaler, or an
+    /// autoscaler whose `minReplicas` is below 2.
+    ///
+    /// ## Why is this bad?
+    /// Every request through the gateway depends on it. With one replica, a rollout, an
+    /// eviction or a node failure is an outage for all traffic entering (or leaving) the mesh
+    /// through it.
+    ///
+    /// ## How to fix
+    /// Run at least two replicas (Helm gateway chart: `replicaCount`, `autoscaling.minReplicas`;
+    /// Gateway API: an HPA targeting the generated Deployment, or
+    /// `spec.infrastructure.parametersRef`), together with a PodDisruptionBudget.
+    pub static GATEWAY_REPLICAS = {
+        code: "MC112",
+        name: "gateway-replicas",
+        category: Platform,
+        severity: Warning,
+        summary: "Gateways should run at least two replicas",
+        istio_analyzer: None,
+        istio_codes: &[],
+        inputs: &[Kind::Deployment, Kind::HorizontalPodAutoscaler],
+        docs_url: "https://istio.io/latest/docs/setup/additional-setup/gateway/",
+        remediation: "Run the gateway with at least two replicas (replicaCount or autoscaling.minReplicas >= 2) and a PodDisruptionBudget.",
+        check: check,
+    }
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    for gateway in gateways(mesh) {
+        if let Some(problem) = replica_problem(&gateway.workload, mesh) {
+            let controller = gateway
+                .workload
+                .controller
+                .expect("judged only with a controller");
+            sink.report(
+                controller,
+                &["spec", "replicas"],
+                format!(
+                    "{} {} is a single point of failure: {problem}",
+                    gateway.role.as_str(),
+                    gateway.workload.describe()
+                ),
+            );
+        }
+    }
+}
