@@ -48,10 +48,7 @@ fn status_text(
         return None;
     };
     let ended = match since {
-        Some(date) => format!(
-            "Istio {minor} reached end of life on {date} ({} days before {on})",
-            date.days_until(on)
-        ),
+        Some(date) => format!("Istio {minor} reached end of life on {date}"),
         None => format!(
             "Istio {minor} is older than every release in Istio's support table (the oldest listed, {}, ended long ago)",
             table.releases.last().map(|r| r.name()).unwrap_or_default()
