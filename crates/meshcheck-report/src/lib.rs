@@ -1,9 +1,24 @@
 //! Renderers: every output format is built from one [`Report`].
 
+pub mod checklist;
+pub mod inventory;
+mod junit;
+mod markdown;
 mod report;
+mod sarif;
+pub mod score;
 mod text;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use checklist::{ChecklistItem, ItemStatus};
+pub use inventory::Inventory;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
 pub use report::{InputSummary, LoadProblem, Report, Summary};
+pub use sarif::render_sarif;
+pub use score::{Grade, Score};
 pub use text::{TextOptions, render_text};
 
 /// The machine-readable report as JSON (the contract other tools rely on).

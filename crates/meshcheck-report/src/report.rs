@@ -2,8 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use meshcheck_rules::{Category, Finding, Severity};
+use meshcheck_model::{ClusterInfo, Mesh};
+use meshcheck_rules::{Category, Finding, RuleMeta, Severity, registry};
 use serde::Serialize;
+
+use crate::checklist::{ChecklistItem, checklist};
+use crate::inventory::Inventory;
+use crate::score::{Score, score};
 
 /// A problem met while reading the input (a broken document, a skipped non-Kubernetes document).
 #[derive(Debug, Clone, Serialize)]
@@ -44,10 +49,12 @@ pub struct Summary {
     pub by_category: BTreeMap<String, usize>,
     pub rules_run: usize,
     pub meshcheck_version: &'static str,
+    /// Health score per category and overall (see `docs/scoring.md`).
+    pub score: Score,
 }
 
 impl Summary {
-    pub fn new(findings: &[Finding], rules_run: usize) -> Summary {
+    pub fn new(findings: &[Finding], rules: &[&'static RuleMeta]) -> Summary {
         let mut by_severity: BTreeMap<String, usize> = Severity::ALL
             .iter()
             .map(|severity| (severity.as_str().to_owned(), 0))
@@ -68,8 +75,9 @@ impl Summary {
             total: findings.len(),
             by_severity,
             by_category,
-            rules_run,
+            rules_run: rules.len(),
             meshcheck_version: env!("CARGO_PKG_VERSION"),
+            score: score(findings, rules),
         }
     }
 
@@ -87,20 +95,93 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub summary: Summary,
     pub input: InputSummary,
+    /// The go-live checklist: one item per readiness rule.
+    pub checklist: Vec<ChecklistItem>,
+    /// What the mesh runs on (set by [`Report::with_mesh`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<Inventory>,
+    /// Collector facts: context, collection time, Kubernetes version, gaps (archives and live
+    /// clusters; absent for plain manifests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterInfo>,
+    /// The rules that ran (for formats that list the catalog: SARIF, JUnit).
+    #[serde(skip)]
+    pub rules: Vec<&'static RuleMeta>,
 }
 
 impl Report {
+    /// A report over every registered rule (the engine runs them all). `rules_run` is kept for
+    /// callers that ran a subset; the first `rules_run` rules of the registry are assumed.
     pub fn new(findings: Vec<Finding>, rules_run: usize, input: InputSummary) -> Report {
-        let summary = Summary::new(&findings, rules_run);
+        let rules: Vec<&'static RuleMeta> = registry::all()
+            .iter()
+            .take(rules_run)
+            .map(|rule| &rule.meta)
+            .collect();
+        Report::with_rules(findings, rules, input)
+    }
+
+    /// A report over the given rules.
+    pub fn with_rules(
+        findings: Vec<Finding>,
+        rules: Vec<&'static RuleMeta>,
+        input: InputSummary,
+    ) -> Report {
+        let summary = Summary::new(&findings, &rules);
+        let checklist = checklist(&rules, &findings, &[]);
         Report {
             findings,
             summary,
             input,
+            checklist,
+            inventory: None,
+            cluster: None,
+            rules,
         }
+    }
+
+    /// Adds what the mesh tells about the platform: the inventory, the collector's facts, and
+    /// which checklist items could not be evaluated because a kind could not be collected.
+    pub fn with_mesh(mut self, mesh: &Mesh) -> Report {
+        self.inventory = Some(Inventory::of(mesh));
+        if mesh.cluster != ClusterInfo::default() {
+            self.checklist = checklist(&self.rules, &self.findings, &mesh.cluster.collection_gaps);
+            self.cluster = Some(mesh.cluster.clone());
+        }
+        self
+    }
+
+    /// Findings per (category, severity).
+    pub fn counts(&self) -> BTreeMap<(Category, Severity), usize> {
+        let mut counts = BTreeMap::new();
+        for finding in &self.findings {
+            *counts
+                .entry((finding.category, finding.severity))
+                .or_default() += 1;
+        }
+        counts
     }
 
     /// The worst severity found, if any.
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|finding| finding.severity).max()
     }
+}
+
+/// `Kind name.namespace` of a finding's resource (empty for mesh-wide findings).
+pub fn resource_text(finding: &Finding) -> String {
+    finding
+        .resource
+        .as_ref()
+        .map(|resource| format!("{} {}", resource.kind, resource.display_name()))
+        .unwrap_or_default()
+}
+
+/// `file:line` (or `file`) of a finding, when it came from a file.
+pub fn location_text(finding: &Finding) -> Option<String> {
+    let source = finding.source.as_ref()?;
+    Some(match source.line {
+        Some(line) => format!("{}:{line}", source.file),
+        None => source.file.clone(),
+    })
 }

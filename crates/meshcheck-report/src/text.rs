@@ -5,6 +5,7 @@ use std::fmt::Write;
 use meshcheck_rules::{Category, Finding, Severity};
 
 use crate::Report;
+use crate::score::Grade;
 
 /// How to print.
 #[derive(Debug, Clone, Copy, Default)]
@@ -124,5 +125,78 @@ pub fn render_text(report: &Report, options: TextOptions) -> String {
         if report.input.files == 1 { "" } else { "s" },
         summary.rules_run
     );
+    out.push('\n');
+    summary_table(&mut out, report, options);
     out
+}
+
+fn grade_color(grade: Grade) -> &'static str {
+    match grade {
+        Grade::A => "1;32",
+        Grade::B => "32",
+        Grade::C => "33",
+        Grade::D => "1;33",
+        Grade::F => "1;31",
+    }
+}
+
+/// Score, grade and counts per category by severity, as an aligned table.
+fn summary_table(out: &mut String, report: &Report, options: TextOptions) {
+    let summary = &report.summary;
+    let score = &summary.score;
+    let _ = writeln!(
+        out,
+        "Health score {}/100, grade {}",
+        score.overall,
+        paint(options, grade_color(score.grade), score.grade.as_str())
+    );
+    let counts = report.counts();
+    let _ = writeln!(
+        out,
+        "{:<20} {:>5} {:>5} {:>8} {:>6} {:>8} {:>6}",
+        "category", "score", "grade", "critical", "error", "warning", "info"
+    );
+    for category in Category::ALL {
+        let category_score = score.category(category);
+        let (points, grade) = match (category_score.score, category_score.grade) {
+            (Some(points), Some(grade)) => (points.to_string(), grade),
+            _ => ("-".to_owned(), Grade::A),
+        };
+        let grade_text = if category_score.score.is_some() {
+            // Pad before painting: escape codes would upset the alignment.
+            paint(
+                options,
+                grade_color(grade),
+                &format!("{:>5}", grade.as_str()),
+            )
+        } else {
+            format!("{:>5}", "-")
+        };
+        let count = |severity| counts.get(&(category, severity)).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{:<20} {:>5} {grade_text} {:>8} {:>6} {:>8} {:>6}",
+            category.title(),
+            points,
+            count(Severity::Critical),
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<20} {:>5} {} {:>8} {:>6} {:>8} {:>6}",
+        "Overall",
+        score.overall,
+        paint(
+            options,
+            grade_color(score.grade),
+            &format!("{:>5}", score.grade.as_str())
+        ),
+        summary.count(Severity::Critical),
+        summary.count(Severity::Error),
+        summary.count(Severity::Warning),
+        summary.count(Severity::Info),
+    );
 }

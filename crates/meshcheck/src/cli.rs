@@ -38,6 +38,12 @@ pub enum OutputFormat {
     Text,
     Json,
     Yaml,
+    /// For a pull-request comment: score, summary table, collapsible details.
+    Markdown,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML: a test case per rule and resource; failures at or above --fail-on (default error).
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

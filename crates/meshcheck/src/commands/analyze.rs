@@ -203,7 +203,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         mesh_config: mesh.mesh_config.source.clone(),
         problems,
     };
-    let report = Report::new(findings, rules.len(), input);
+    let report = Report::new(findings, rules.len(), input).with_mesh(&mesh);
     let rendered = match args.output {
         OutputFormat::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -211,6 +211,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         OutputFormat::Json => meshcheck_report::render_json(&report),
         OutputFormat::Yaml => meshcheck_report::render_yaml(&report),
+        OutputFormat::Markdown => meshcheck_report::render_markdown(&report),
+        OutputFormat::Sarif => meshcheck_report::render_sarif(&report),
+        OutputFormat::Junit => meshcheck_report::render_junit(
+            &report,
+            threshold(args.fail_on.unwrap_or(FailOn::Error)),
+        ),
     };
     let rendered_at = Instant::now();
     let mut stdout = std::io::stdout().lock();
