@@ -1,6 +1,7 @@
-//! Every output format on the bundled examples, as users run them: golden snapshots (with the
-//! version and the size of the rule catalog redacted, so that they change only when findings or
-//! formats do), SARIF validated against the official 2.1.0 schema, JUnit and JSON parsed back.
+//! Every output format on the bundled examples with the whole rule catalog, as users run them:
+//! SARIF validated against the official 2.1.0 schema, JUnit, JSON and Markdown checked for their
+//! structure. (Golden snapshots of each format live in `meshcheck-report/tests/golden.rs`, over a
+//! frozen rule set so that new rules do not churn them.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,73 +38,47 @@ fn rule_count() -> usize {
     rules.as_array().expect("rules are a list").len()
 }
 
-/// Replaces what changes with every release or every new rule elsewhere in the catalog.
-fn redact(text: &str) -> String {
-    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
-        .replace(&format!("{} rules", rule_count()), "[N] rules")
-}
-
 #[test]
-fn text_summary_table() {
+fn text_ends_with_the_summary_table() {
     for example in EXAMPLES {
-        let text = redact(&analyze(example, "text"));
+        let text = analyze(example, "text");
         let table = &text[text.find("Health score").expect("a score line")..];
-        insta::assert_snapshot!(format!("text_{example}"), table);
-    }
-}
-
-#[test]
-fn markdown() {
-    for example in EXAMPLES {
-        let markdown = redact(&analyze(example, "markdown"));
-        assert!(markdown.len() < 65_536, "too long for a PR comment");
-        insta::assert_snapshot!(format!("markdown_{example}"), markdown);
-    }
-}
-
-#[test]
-fn json_score_and_checklist() {
-    for example in EXAMPLES {
-        let mut report: Value = serde_json::from_str(&analyze(example, "json")).unwrap();
-        let summary = &mut report["summary"];
-        summary["meshcheck_version"] = "[version]".into();
-        summary["rules_run"] = "[N]".into();
-        for category in summary["score"]["categories"]
-            .as_object_mut()
-            .unwrap()
-            .values_mut()
-        {
-            category["rules"] = "[N]".into();
+        for row in ["Platform", "Security", "Ingress/Egress", "Overall"] {
+            assert!(table.contains(row), "{example}: {table}");
         }
-        let subset = serde_json::json!({
-            "score": report["summary"]["score"],
-            "checklist": report["checklist"],
-            "inventory": report["inventory"],
-        });
-        insta::assert_json_snapshot!(format!("json_{example}"), subset);
     }
 }
 
 #[test]
-fn junit() {
+fn markdown_fits_a_pull_request_comment() {
     for example in EXAMPLES {
-        let xml = redact(&analyze(example, "junit"));
-        // Passing cases of rules that found nothing are one line each; they come and go with the
-        // catalog, so the snapshot keeps the cases with findings and the failure counts.
-        let kept: Vec<String> = xml
-            .lines()
-            .filter(|line| !(line.trim_start().starts_with("<testcase") && line.ends_with("/>")))
-            .map(|line| {
-                let mut line = line.to_owned();
-                if let Some(start) = line.find(" tests=\"") {
-                    let end = line[start + 8..].find('"').unwrap() + start + 8;
-                    line.replace_range(start..=end, " tests=\"[N]\"");
-                }
-                line
-            })
-            .collect();
-        insta::assert_snapshot!(format!("junit_{example}"), kept.join("\n"));
+        let markdown = analyze(example, "markdown");
+        assert!(markdown.starts_with("## meshcheck: health score "));
+        assert!(markdown.len() < 65_536, "too long for a PR comment");
+        assert!(markdown.contains("| **Overall** |"));
     }
+}
+
+#[test]
+fn json_has_score_checklist_and_inventory() {
+    for example in EXAMPLES {
+        let report: Value = serde_json::from_str(&analyze(example, "json")).unwrap();
+        let score = &report["summary"]["score"];
+        assert!(score["overall"].as_u64().unwrap() <= 100);
+        assert!(["A", "B", "C", "D", "F"].contains(&score["grade"].as_str().unwrap()));
+        assert_eq!(score["categories"].as_object().unwrap().len(), 6);
+        assert!(report["checklist"].is_array());
+        assert!(report["inventory"]["proxy_versions"].is_array());
+        // The older fields stay.
+        for field in ["total", "by_severity", "by_category", "rules_run"] {
+            assert!(!report["summary"][field].is_null(), "{field}");
+        }
+    }
+    let broken: Value = serde_json::from_str(&analyze("bookinfo-broken", "json")).unwrap();
+    assert_eq!(
+        broken["inventory"]["proxy_versions"][0]["version"],
+        "1.24.2"
+    );
 }
 
 #[test]
@@ -163,6 +138,12 @@ fn sarif_validates_against_the_official_schema() {
                 );
             }
         }
-        insta::assert_json_snapshot!(format!("sarif_results_{example}"), run["results"]);
+        assert_eq!(
+            run["results"].as_array().unwrap().len(),
+            serde_json::from_str::<Value>(&analyze(example, "json")).unwrap()["findings"]
+                .as_array()
+                .unwrap()
+                .len()
+        );
     }
 }

@@ -1,0 +1,109 @@
+//! Golden snapshots of every format on the bundled examples. The rules are frozen to the Istio
+//! analyzer family (MC0xx) so that the snapshots change when a format or those rules change, not
+//! whenever a rule lands elsewhere in the catalog (the CLI tests cover the whole catalog).
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use meshcheck_model::{Mesh, MeshInputs};
+use meshcheck_report::{InputSummary, Report, TextOptions};
+use meshcheck_rules::{Rule, RunOptions, Severity, registry};
+use serde_json::Value;
+
+const EXAMPLES: [&str; 2] = ["bookinfo", "bookinfo-broken"];
+
+fn frozen_rules() -> Vec<&'static Rule> {
+    registry::all()
+        .iter()
+        .copied()
+        .filter(|rule| rule.meta.code < "MC100")
+        .collect()
+}
+
+/// Findings name files relative to the workspace, as `meshcheck analyze examples/...` prints them.
+fn in_workspace() {
+    static CHDIR: Once = Once::new();
+    CHDIR.call_once(|| {
+        let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        std::env::set_current_dir(root).expect("the workspace exists");
+    });
+}
+
+fn report(example: &str) -> Report {
+    in_workspace();
+    let loaded = meshcheck_input::load_paths(&[PathBuf::from(format!("examples/{example}/"))])
+        .expect("the example loads");
+    assert!(loaded.issues.is_empty(), "{:?}", loaded.issues);
+    let files = loaded.files;
+    let mesh = Mesh::build(loaded.objects, MeshInputs::default());
+    let rules = frozen_rules();
+    let findings = meshcheck_rules::run(&mesh, &rules, &RunOptions::default());
+    let input = InputSummary {
+        kind: "manifests".to_owned(),
+        files,
+        objects: mesh.resources.len(),
+        ..InputSummary::default()
+    };
+    Report::with_rules(
+        findings,
+        rules.iter().map(|rule| &rule.meta).collect(),
+        input,
+    )
+    .with_mesh(&mesh)
+}
+
+fn redact(text: &str) -> String {
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn text() {
+    for example in EXAMPLES {
+        let text = meshcheck_report::render_text(&report(example), TextOptions { color: false });
+        insta::assert_snapshot!(format!("text_{example}"), text);
+    }
+}
+
+#[test]
+fn markdown() {
+    for example in EXAMPLES {
+        let markdown = meshcheck_report::render_markdown(&report(example));
+        insta::assert_snapshot!(format!("markdown_{example}"), markdown);
+    }
+}
+
+#[test]
+fn json() {
+    for example in EXAMPLES {
+        let json = redact(&meshcheck_report::render_json(&report(example)));
+        insta::assert_snapshot!(format!("json_{example}"), json);
+    }
+}
+
+#[test]
+fn junit() {
+    for example in EXAMPLES {
+        let xml = meshcheck_report::render_junit(&report(example), Severity::Error);
+        insta::assert_snapshot!(format!("junit_{example}"), xml);
+    }
+}
+
+#[test]
+fn sarif() {
+    for example in EXAMPLES {
+        let mut log: Value =
+            serde_json::from_str(&meshcheck_report::render_sarif(&report(example))).unwrap();
+        // The rule descriptors are the rules' own documentation; the snapshot keeps their ids.
+        let driver = &mut log["runs"][0]["tool"]["driver"];
+        let ids: Vec<Value> = driver["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|rule| rule["id"].clone())
+            .collect();
+        driver["rules"] = Value::Array(ids);
+        driver["version"] = "[version]".into();
+        driver["semanticVersion"] = "[version]".into();
+        insta::assert_json_snapshot!(format!("sarif_{example}"), log);
+    }
+}
