@@ -1,0 +1,154 @@
+use meshcheck_model::selector::matches_labels;
+use meshcheck_model::{Kind, Mesh, Protocol, Resource, items, str_field};
+use serde_json::Value;
+
+use super::authz::{Action, RuleField, Scope, rule_fields, rules};
+use super::workloads::{service_selector, workloads};
+use crate::{Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds ALLOW and DENY AuthorizationPolicies whose rules use HTTP-only fields (`methods`,
+    /// `paths`, `hosts` and their `not` forms, `requestPrincipals`, `request.*` conditions) on
+    /// workloads that only serve TCP: every port of every Service in front of them is declared
+    /// TCP, TLS, MongoDB, Redis or MySQL (by `appProtocol`, name prefix or well-known port).
+    ///
+    /// ## Why is this bad?
+    /// On TCP traffic there is no method, path or header to look at. Istio drops the rule
+    /// from an ALLOW policy (those connections are then denied) and drops the HTTP-only fields
+    /// from a DENY rule, so it denies every connection that matches the rest of the rule.
+    /// Either way the policy does something else than it says.
+    ///
+    /// ## How to fix
+    /// Match TCP attributes only (`principals`, `namespaces`, `ipBlocks`, `ports`), or declare
+    /// the port's real protocol (`http-`/`grpc-` name or `appProtocol`) if it serves HTTP.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// # Service mongodb: port 27017 named "mongo"
+    /// spec:
+    ///   selector:
+    ///     matchLabels: {app: mongodb}
+    ///   rules:
+    ///   - to:
+    ///     - operation:
+    ///         methods: ["GET"]    # MongoDB speaks TCP: never matches
+    /// ```
+    pub static AUTHORIZATION_HTTP_FIELDS_ON_TCP = {
+        code: "MC227",
+        name: "authorization-http-fields-on-tcp",
+        category: Security,
+        severity: Warning,
+        summary: "AuthorizationPolicies for TCP-only workloads must not rely on HTTP-only fields",
+        istio_analyzer: None,
+        istio_codes: &[],
+        inputs: &[Kind::AuthorizationPolicy, Kind::Service, Kind::Pod, Kind::Deployment],
+        docs_url: "https://istio.io/latest/docs/tasks/security/authorization/authz-tcp/",
+        remediation: "Match TCP attributes only (principals, namespaces, ipBlocks, ports), or declare the port's real protocol if it serves HTTP.",
+        check: check,
+    }
+}
+
+fn http_only(field: &RuleField) -> bool {
+    match field.section {
+        "operation" => matches!(
+            field.name,
+            "methods" | "notMethods" | "paths" | "notPaths" | "hosts" | "notHosts"
+        ),
+        "source" => matches!(field.name, "requestPrincipals" | "notRequestPrincipals"),
+        "when" => field.name.starts_with("request."),
+        _ => false,
+    }
+}
+
+fn port_protocol(port: &Value) -> Protocol {
+    Protocol::of_service_port(
+        port.get("port").and_then(Value::as_i64).unwrap_or(0),
+        str_field(port, "name").unwrap_or_default(),
+        str_field(port, "protocol"),
+        str_field(port, "appProtocol"),
+    )
+}
+
+/// The Services in front of the workloads a policy selects (namespace or selector scope).
+fn fronting_services<'a>(mesh: &'a Mesh, policy: &Resource) -> Vec<&'a Resource> {
+    let scope = Scope::of(mesh, policy);
+    if !matches!(scope, Scope::Namespace(_) | Scope::Workloads(..)) {
+        return Vec::new();
+    }
+    let targets: Vec<_> = workloads(mesh)
+        .into_iter()
+        .filter(|workload| scope.covers(workload.namespace(), workload.labels()))
+        .collect();
+    mesh.of_kind(Kind::Service)
+        .filter(|service| {
+            service_selector(service).is_some_and(|selector| {
+                match scope {
+                    // Without workloads in the input, a Service whose selector the policy's
+                    // selector covers stands for them.
+                    Scope::Workloads(namespace, labels) if targets.is_empty() => {
+                        service.namespace == namespace && matches_labels(labels, selector)
+                    }
+                    _ => targets.iter().any(|workload| {
+                        workload.namespace() == service.namespace
+                            && matches_labels(selector, workload.labels())
+                    }),
+                }
+            })
+        })
+        .collect()
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
+        let action = Action::of(policy);
+        if !matches!(action, Action::Allow | Action::Deny) {
+            continue;
+        }
+        let fields: Vec<RuleField> = rules(policy)
+            .enumerate()
+            .flat_map(|(index, rule)| rule_fields(rule, index))
+            .filter(|field| http_only(field) && !field.values.is_empty())
+            .collect();
+        let Some(field) = fields.first() else {
+            continue;
+        };
+        let services = fronting_services(mesh, policy);
+        let ports: Vec<(String, Protocol)> = services
+            .iter()
+            .flat_map(|service| {
+                items(service.spec().get("ports")).map(move |port| {
+                    (
+                        format!(
+                            "{}:{}",
+                            service.name(),
+                            port.get("port").map(Value::to_string).unwrap_or_default()
+                        ),
+                        port_protocol(port),
+                    )
+                })
+            })
+            .collect();
+        if ports.is_empty() || !ports.iter().all(|(_, protocol)| protocol.is_tcp()) {
+            continue;
+        }
+        let effect = if action == Action::Allow {
+            "Istio drops such rules for TCP traffic, so the connections they were meant to allow are denied"
+        } else {
+            "Istio ignores these fields on TCP traffic, so the rule denies every connection matching the rest of it"
+        };
+        let listed: Vec<&str> = ports.iter().map(|(port, _)| port.as_str()).collect();
+        sink.report(
+            policy,
+            &field.path(),
+            format!(
+                "{} AuthorizationPolicy {}/{} matches HTTP-only field {} on workloads that serve only TCP ({}): {effect}",
+                action.as_str(),
+                policy.namespace,
+                policy.name(),
+                field.name,
+                listed.join(", ")
+            ),
+        );
+    }
+}
