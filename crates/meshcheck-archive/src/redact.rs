@@ -30,6 +30,8 @@ pub enum Redaction {
     Jwt,
     /// An Event message, dropped when anonymizing (it repeats names in free text).
     EventMessage,
+    /// The value of a credential-looking container flag (`--db-password=...`, `--token X`).
+    CredentialArg,
 }
 
 impl Redaction {
@@ -44,6 +46,7 @@ impl Redaction {
             Redaction::Pem => "pem",
             Redaction::Jwt => "jwt",
             Redaction::EventMessage => "event-message",
+            Redaction::CredentialArg => "credential-arg",
         }
     }
 }
@@ -233,12 +236,67 @@ fn pod_specs(object: &mut Value) -> Vec<&mut Value> {
 fn redact_pod_spec(pod_spec: &mut Value, stats: &mut RedactionStats) {
     for list in ["containers", "initContainers", "ephemeralContainers"] {
         for container in array_mut(pod_spec, list) {
+            for list in ["command", "args"] {
+                redact_credential_args(container, list, stats);
+            }
             for variable in array_mut(container, "env") {
                 let name = variable.get("name").and_then(Value::as_str);
                 if !name.is_some_and(is_istio_setting) {
                     drop_key(variable, "value", Redaction::EnvValue, stats);
                 }
             }
+        }
+    }
+}
+
+/// A flag whose name says it carries a credential: `--db-password`, `-token`, `--api-key`,
+/// `--client-secret`, `--access-key`...
+static CREDENTIAL_FLAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(--?[a-z0-9_.-]*(?:password|passwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential)[a-z0-9_.-]*)(?:([=:])(.*))?$",
+    )
+    .expect("valid pattern")
+});
+
+/// Redacts credential flag values in a container's `command`/`args`, both `--flag=value` and
+/// `--flag value` forms. Values that are references (`$(VAR)`) or file paths are kept.
+fn redact_credential_args(container: &mut Value, list: &str, stats: &mut RedactionStats) {
+    let Some(items) = container.get_mut(list).and_then(Value::as_array_mut) else {
+        return;
+    };
+    // References and paths are not secrets; tokens and PEM blocks get their own marker from the
+    // string sweep that follows.
+    let is_reference = |value: &str| {
+        value.starts_with("$(")
+            || value.starts_with('/')
+            || JWT.is_match(value)
+            || PEM.is_match(value)
+    };
+    let mut value_follows = false;
+    for item in items.iter_mut() {
+        let Value::String(text) = item else {
+            value_follows = false;
+            continue;
+        };
+        if value_follows && !text.starts_with('-') && !is_reference(text) {
+            *text = "<redacted:credential>".to_owned();
+            stats.record(Redaction::CredentialArg);
+            value_follows = false;
+            continue;
+        }
+        value_follows = false;
+        let Some(captures) = CREDENTIAL_FLAG.captures(text) else {
+            continue;
+        };
+        match (captures.get(2), captures.get(3)) {
+            (Some(separator), Some(value)) if !value.as_str().is_empty() => {
+                if !is_reference(value.as_str()) {
+                    let flag = captures.get(1).map_or("", |flag| flag.as_str());
+                    *text = format!("{flag}{}<redacted:credential>", separator.as_str());
+                    stats.record(Redaction::CredentialArg);
+                }
+            }
+            _ => value_follows = true,
         }
     }
 }

@@ -238,3 +238,38 @@ fn ordinary_text_is_left_alone() {
     assert_eq!(redact_text("1.2.3", &mut stats), None);
     assert_eq!(stats.total(), 0);
 }
+
+#[test]
+fn credential_flags_in_container_args_lose_their_values() {
+    let mut object = json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "app", "image": "app:1",
+            "command": ["/app", "--db-password", "hunter2", "--verbose"],
+            "args": ["--token=abc123", "-api-key:xyz", "--password-file=/etc/pw",
+                     "--secret=$(SECRET)", "--authorization-mode=RBAC", "--port=8080"]}]}
+    });
+    let mut stats = RedactionStats::default();
+    redact_object(&mut object, &mut stats);
+    let container = &object["spec"]["containers"][0];
+    assert_eq!(
+        container["command"],
+        json!([
+            "/app",
+            "--db-password",
+            "<redacted:credential>",
+            "--verbose"
+        ])
+    );
+    assert_eq!(
+        container["args"],
+        json!([
+            "--token=<redacted:credential>",
+            "-api-key:<redacted:credential>",
+            "--password-file=/etc/pw",
+            "--secret=$(SECRET)",
+            "--authorization-mode=RBAC",
+            "--port=8080"
+        ])
+    );
+    assert_eq!(stats.count(Redaction::CredentialArg), 3);
+}

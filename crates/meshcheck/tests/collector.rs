@@ -72,7 +72,11 @@ fn identities(objects: &[Value]) -> BTreeSet<(String, String, String)> {
                     .unwrap_or_default()
                     .to_owned()
             };
-            (text("/kind"), text("/metadata/namespace"), text("/metadata/name"))
+            (
+                text("/kind"),
+                text("/metadata/namespace"),
+                text("/metadata/name"),
+            )
         })
         .collect()
 }
@@ -87,7 +91,10 @@ fn assert_no_canaries(what: &str, bytes: &[u8]) {
     for canary in CANARIES {
         assert!(!text.contains(canary), "{what} contains canary {canary}");
         let encoded = standard.encode(canary);
-        assert!(!text.contains(&encoded), "{what} contains base64 canary {canary} ({encoded})");
+        assert!(
+            !text.contains(&encoded),
+            "{what} contains base64 canary {canary} ({encoded})"
+        );
     }
 }
 
@@ -108,8 +115,15 @@ fn collects_a_cluster_into_a_redacted_archive() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(run.status.success(), "collect failed: {}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), out.display().to_string());
+    assert!(
+        run.status.success(),
+        "collect failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        out.display().to_string()
+    );
 
     // Every seeded object is in the archive (CRDs as summaries, Secrets as metadata).
     let archive = Archive::open(&out, &Limits::default()).expect("archive verifies");
@@ -133,14 +147,36 @@ fn collects_a_cluster_into_a_redacted_archive() {
         .collect();
     assert!(missing.is_empty(), "not collected: {missing:?}");
     let events = archive.events();
-    assert!(events.iter().any(|event| event["reason"] == "BackOff"), "events: {events:?}");
+    assert!(
+        events.iter().any(|event| event["reason"] == "BackOff"),
+        "events: {events:?}"
+    );
 
     let manifest = archive.manifest();
     assert_eq!(manifest.context.as_deref(), Some("test"));
-    assert!(manifest.kubernetes_version.as_deref().unwrap_or_default().starts_with("v1.20"));
-    assert!(manifest.collection_errors.is_empty(), "{:?}", manifest.collection_errors);
-    assert!(manifest.counts.keys().any(|key| key.ends_with("/VirtualService")));
-    assert!(manifest.redaction.values().sum::<u64>() > 0, "{:?}", manifest.redaction);
+    assert!(
+        manifest
+            .kubernetes_version
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("v1.20")
+    );
+    assert!(
+        manifest.collection_errors.is_empty(),
+        "{:?}",
+        manifest.collection_errors
+    );
+    assert!(
+        manifest
+            .counts
+            .keys()
+            .any(|key| key.ends_with("/VirtualService"))
+    );
+    assert!(
+        manifest.redaction.values().sum::<u64>() > 0,
+        "{:?}",
+        manifest.redaction
+    );
 
     // What is kept: Secret names and types, Istio's mesh config, env names.
     let find = |kind: &str, name: &str| {
@@ -155,7 +191,12 @@ fn collects_a_cluster_into_a_redacted_archive() {
     assert_eq!(secret["type"], "kubernetes.io/tls");
     assert!(secret.get("data").is_none() && secret.pointer("/metadata/annotations").is_none());
     let mesh = find("ConfigMap", "istio");
-    assert!(mesh.pointer("/data/mesh").and_then(Value::as_str).unwrap().contains("REGISTRY_ONLY"));
+    assert!(
+        mesh.pointer("/data/mesh")
+            .and_then(Value::as_str)
+            .unwrap()
+            .contains("REGISTRY_ONLY")
+    );
     let deployment = find("Deployment", "payments");
     assert_eq!(
         deployment.pointer("/spec/template/spec/containers/0/env/0/name"),
@@ -171,9 +212,17 @@ fn collects_a_cluster_into_a_redacted_archive() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(analyze.status.code().is_some_and(|code| code < 2), "{}", String::from_utf8_lossy(&analyze.stderr));
+    assert!(
+        analyze.status.code().is_some_and(|code| code < 2),
+        "{}",
+        String::from_utf8_lossy(&analyze.stderr)
+    );
     let report: Value = serde_json::from_slice(&analyze.stdout).unwrap();
-    assert!(report["input"]["objects"].as_u64().unwrap() > 40, "{}", report["input"]);
+    assert!(
+        report["input"]["objects"].as_u64().unwrap() > 40,
+        "{}",
+        report["input"]
+    );
 }
 
 #[test]
@@ -190,8 +239,11 @@ fn forbidden_kinds_are_recorded_and_collection_goes_on() {
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "meshcheck-partial"},
          "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited"}]}
     ])).unwrap();
-    let mut seeded = manifests(&workspace_root().join("crates/meshcheck/tests/apiserver/istio-crds.yaml"));
-    seeded.extend(manifests(&workspace_root().join("crates/meshcheck/tests/apiserver/cluster.yaml")));
+    let mut seeded =
+        manifests(&workspace_root().join("crates/meshcheck/tests/apiserver/istio-crds.yaml"));
+    seeded.extend(manifests(
+        &workspace_root().join("crates/meshcheck/tests/apiserver/cluster.yaml"),
+    ));
     seeded.extend(rbac);
     runtime().block_on(async {
         let client = cluster.admin_client().await;
@@ -208,7 +260,10 @@ fn forbidden_kinds_are_recorded_and_collection_goes_on() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "collect failed: {stderr}");
-    assert!(stderr.contains("could not list v1 Secret: forbidden"), "{stderr}");
+    assert!(
+        stderr.contains("could not list v1 Secret: forbidden"),
+        "{stderr}"
+    );
 
     let archive = Archive::open(&out, &Limits::default()).unwrap();
     let forbidden: BTreeSet<&str> = archive
@@ -218,17 +273,34 @@ fn forbidden_kinds_are_recorded_and_collection_goes_on() {
         .filter(|gap| gap.reason.starts_with("forbidden"))
         .map(|gap| gap.kind.as_str())
         .collect();
-    for kind in ["Secret", "ConfigMap", "Deployment", "PeerAuthentication", "Event"] {
-        assert!(forbidden.contains(kind), "{kind} not recorded as forbidden: {forbidden:?}");
+    for kind in [
+        "Secret",
+        "ConfigMap",
+        "Deployment",
+        "PeerAuthentication",
+        "Event",
+    ] {
+        assert!(
+            forbidden.contains(kind),
+            "{kind} not recorded as forbidden: {forbidden:?}"
+        );
     }
     for kind in ["Pod", "Service", "Namespace", "VirtualService"] {
         assert!(!forbidden.contains(kind), "{kind} should be readable");
     }
     let (objects, _) = archive.objects();
-    assert!(objects.iter().any(|object| object.kind == "Pod" && object.name.starts_with("istiod")));
+    assert!(
+        objects
+            .iter()
+            .any(|object| object.kind == "Pod" && object.name.starts_with("istiod"))
+    );
 
     // The gaps surface as readiness findings when the archive is analyzed.
-    let analyze = Command::new(MESHCHECK).args(["analyze", "-o", "json"]).arg(&out).output().unwrap();
+    let analyze = Command::new(MESHCHECK)
+        .args(["analyze", "-o", "json"])
+        .arg(&out)
+        .output()
+        .unwrap();
     let report: Value = serde_json::from_slice(&analyze.stdout).unwrap();
     assert_eq!(report["input"]["kind"], "archive", "{}", report["input"]);
 }
@@ -263,11 +335,17 @@ fn an_api_server_that_goes_away_aborts_with_a_clear_error_and_no_archive() {
         let connection = cluster.target("admin").connect().await.unwrap();
         meshcheck_collect::collect(&connection, &options, &progress).await
     });
-    assert!(progress.stopped.load(Ordering::SeqCst), "the server was never stopped");
+    assert!(
+        progress.stopped.load(Ordering::SeqCst),
+        "the server was never stopped"
+    );
     let error = result.expect_err("collection must fail once the server is gone");
     assert!(matches!(error, CollectError::Unreachable { .. }), "{error}");
     let message = error.to_string();
-    assert!(message.contains(&cluster.server) && message.contains("context test"), "{message}");
+    assert!(
+        message.contains(&cluster.server) && message.contains("context test"),
+        "{message}"
+    );
     assert!(!message.contains('\n'), "one line: {message}");
 
     // The CLI against the stopped server: exit 2, one line naming the server, no archive.

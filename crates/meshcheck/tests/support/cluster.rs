@@ -6,9 +6,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube::Client;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::discovery::Discovery;
-use kube::Client;
 use meshcheck_collect::ClusterTarget;
 use serde_json::Value;
 
@@ -65,7 +65,11 @@ impl TestCluster {
     }
 
     pub async fn admin_client(&self) -> Client {
-        self.target("admin").connect().await.expect("admin client").client
+        self.target("admin")
+            .connect()
+            .await
+            .expect("admin client")
+            .client
     }
 }
 
@@ -92,22 +96,35 @@ fn group_version(api_version: &str) -> (&str, &str) {
 /// the rest, resolving each kind through discovery as kubectl does.
 pub async fn apply(client: &Client, objects: &[Value]) {
     let kind_of = |object: &Value| object["kind"].as_str().unwrap_or_default().to_owned();
-    let (first, rest): (Vec<&Value>, Vec<&Value>) = objects
-        .iter()
-        .partition(|object| matches!(kind_of(object).as_str(), "Namespace" | "CustomResourceDefinition"));
-    let discovery = Discovery::new(client.clone()).run().await.expect("discovery");
+    let (first, rest): (Vec<&Value>, Vec<&Value>) = objects.iter().partition(|object| {
+        matches!(
+            kind_of(object).as_str(),
+            "Namespace" | "CustomResourceDefinition"
+        )
+    });
+    let discovery = Discovery::new(client.clone())
+        .run()
+        .await
+        .expect("discovery");
     for object in &first {
         create(client, &discovery, object).await;
     }
     let crd_groups: Vec<String> = first
         .iter()
         .filter(|object| kind_of(object) == "CustomResourceDefinition")
-        .filter_map(|crd| crd.pointer("/spec/group").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|crd| {
+            crd.pointer("/spec/group")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .collect();
     // Wait until every CRD group is discoverable.
     let mut discovery = discovery;
     for _ in 0..60 {
-        discovery = Discovery::new(client.clone()).run().await.expect("discovery");
+        discovery = Discovery::new(client.clone())
+            .run()
+            .await
+            .expect("discovery");
         if crd_groups.iter().all(|group| discovery.has_group(group)) {
             break;
         }
@@ -121,7 +138,10 @@ pub async fn apply(client: &Client, objects: &[Value]) {
 async fn create(client: &Client, discovery: &Discovery, object: &Value) {
     let api_version = object["apiVersion"].as_str().unwrap_or_default();
     let kind = object["kind"].as_str().unwrap_or_default();
-    let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let (group, version) = group_version(api_version);
     let (resource, capabilities) = discovery
         .get(group)
@@ -140,8 +160,8 @@ async fn create(client: &Client, discovery: &Discovery, object: &Value) {
     } else {
         Api::all_with(client.clone(), &resource)
     };
-    let dynamic: DynamicObject = serde_json::from_value(object.clone())
-        .unwrap_or_else(|e| panic!("{kind} {name}: {e}"));
+    let dynamic: DynamicObject =
+        serde_json::from_value(object.clone()).unwrap_or_else(|e| panic!("{kind} {name}: {e}"));
     api.create(&PostParams::default(), &dynamic)
         .await
         .unwrap_or_else(|e| panic!("create {api_version} {kind} {name}: {e}"));
