@@ -190,10 +190,13 @@ impl Fetcher {
         names.push(String::new());
         let filter: Vec<&str> = names.iter().map(String::as_str).collect();
         self.requests.fetch_add(2, Ordering::Relaxed);
+        // Servers before 1.26 answer the aggregated request with the legacy document, which
+        // parses as an empty aggregated list: only a result that has the core group counts.
         if let Ok(discovery) = Discovery::new(self.client.clone())
             .filter(&filter)
             .run_aggregated()
             .await
+            && discovery.has_group("")
         {
             return Ok(discovery);
         }

@@ -21,6 +21,8 @@ pub enum Command {
     /// Analyze manifests (files, directories, `-` for stdin) or a snapshot archive and report
     /// findings.
     Analyze(AnalyzeArgs),
+    /// Snapshot a live cluster (kubeconfig context or in-cluster) into a redacted archive.
+    Collect(CollectArgs),
     /// Pack manifests into a snapshot archive (redacted, optionally anonymized).
     Pack(PackArgs),
     /// Verify a snapshot archive and show what it holds.
@@ -101,6 +103,43 @@ pub struct AnalyzeArgs {
     /// Print how long loading, indexing, rules and rendering took (to stderr).
     #[arg(long)]
     pub timings: bool,
+}
+
+/// `meshcheck collect`.
+///
+/// Reads every Istio and Gateway API kind plus the core kinds the checks need. Never reads Secret
+/// data (Secrets are listed as metadata only), drops ConfigMap data except Istio's mesh
+/// configuration, and redacts env values, certificates, keys, tokens and webhook CA bundles.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Collect namespaced objects only from these namespaces (the Istio root namespace is always
+    /// included). Repeatable. Default: all namespaces.
+    #[arg(short, long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Archive to write (default: meshcheck-<context>-<UTC time>.tar.zst).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace names, namespaces, hosts and label values with consistent keyed hashes.
+    #[arg(long)]
+    pub anonymize: bool,
+
+    /// Keep at most this many Kubernetes events (newest first).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub max_events: usize,
+
+    /// No progress bars or summary; only the archive path on stdout.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

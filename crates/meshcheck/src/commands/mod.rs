@@ -1,4 +1,5 @@
 pub mod analyze;
+pub mod collect;
 pub mod inspect;
 pub mod pack;
 pub mod rules;
