@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use kube::api::{DynamicObject, GetParams, ListParams};
 use kube::core::Request;
-use kube::discovery::Discovery;
+use kube::core::{ApiResource, GroupVersion};
+use kube::discovery::{ApiCapabilities, ApiGroup, Discovery};
 use kube::{Client, Resource};
 use meshcheck_model::CollectionGap;
 use serde_json::Value;
@@ -26,6 +27,21 @@ const SECRET_TYPES: &[&str] = &[
     "kubernetes.io/service-account-token",
     "helm.sh/release.v1",
 ];
+
+/// A served API group and the resources of its preferred version.
+pub(crate) struct DiscoveredGroup {
+    pub name: String,
+    pub resources: Vec<(ApiResource, ApiCapabilities)>,
+}
+
+impl DiscoveredGroup {
+    fn of(group: &ApiGroup) -> DiscoveredGroup {
+        DiscoveredGroup {
+            name: group.name().to_owned(),
+            resources: group.recommended_resources(),
+        }
+    }
+}
 
 /// Why one request did not produce a body.
 enum Failure {
@@ -172,49 +188,92 @@ impl Fetcher {
     }
 
     /// Discovery of the groups worth reading: aggregated discovery (Kubernetes ≥ 1.26, two
-    /// requests) when the server has it, otherwise one request per group.
-    pub async fn discovery(&self) -> Result<Discovery, CollectError> {
-        let groups = self
+    /// requests) when the server has it, otherwise one request per group at its preferred
+    /// version. A group that cannot be discovered (an aggregated API that is down, a CRD version
+    /// not served yet) becomes a gap; the other groups are still read.
+    pub async fn discovery(
+        &self,
+    ) -> Result<(Vec<DiscoveredGroup>, Vec<CollectionGap>), CollectError> {
+        let listing = self
             .request(|| http::Request::get("/apis").body(Vec::new()).ok())
             .await
             .map_err(|failure| self.fatal("GET /apis", failure))?;
-        let mut names: Vec<String> = groups
+        let wanted: Vec<(String, String)> = listing
             .get("groups")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|group| group.get("name").and_then(Value::as_str))
-            .filter(|name| is_mesh_group(name) || crate::plan::is_core_group(name))
-            .map(str::to_owned)
+            .filter_map(|group| {
+                let name = group.get("name").and_then(Value::as_str)?;
+                let preferred = group
+                    .pointer("/preferredVersion/version")
+                    .or_else(|| group.pointer("/versions/0/version"))
+                    .and_then(Value::as_str)?;
+                (is_mesh_group(name) || crate::plan::is_core_group(name))
+                    .then(|| (name.to_owned(), preferred.to_owned()))
+            })
             .collect();
-        names.push(String::new());
-        let filter: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.requests.fetch_add(2, Ordering::Relaxed);
+
         // Servers before 1.26 answer the aggregated request with the legacy document, which
         // parses as an empty aggregated list: only a result that has the core group counts.
+        let mut names: Vec<&str> = wanted.iter().map(|(name, _)| name.as_str()).collect();
+        names.push(ApiGroup::CORE_GROUP);
+        self.requests.fetch_add(2, Ordering::Relaxed);
         if let Ok(discovery) = Discovery::new(self.client.clone())
-            .filter(&filter)
+            .filter(&names)
             .run_aggregated()
             .await
-            && discovery.has_group("")
+            && discovery.has_group(ApiGroup::CORE_GROUP)
         {
-            return Ok(discovery);
+            return Ok((
+                discovery.groups().map(DiscoveredGroup::of).collect(),
+                Vec::new(),
+            ));
         }
+
+        let mut groups = Vec::new();
+        let mut gaps = Vec::new();
+        let core = self
+            .with_retries(|| kube::discovery::group(&self.client, ApiGroup::CORE_GROUP))
+            .await
+            .map_err(|failure| self.fatal("discovery of the core API group", failure))?;
+        groups.push(DiscoveredGroup::of(&core));
+        for (name, version) in wanted {
+            let group_version = GroupVersion::gv(&name, &version);
+            match self
+                .with_retries(|| kube::discovery::pinned_group(&self.client, &group_version))
+                .await
+            {
+                Ok(group) => groups.push(DiscoveredGroup::of(&group)),
+                Err(Failure::Abort(error)) => return Err(error),
+                Err(Failure::Gap(reason)) => gaps.push(CollectionGap {
+                    api_version: format!("{name}/{version}"),
+                    kind: "*".to_owned(),
+                    namespace: None,
+                    reason: format!("API discovery failed: {reason}"),
+                }),
+                Err(Failure::Expired) => {}
+            }
+        }
+        Ok((groups, gaps))
+    }
+
+    /// Runs a kube-rs call with the same retry policy as raw requests.
+    async fn with_retries<T, F, Fut>(&self, call: F) -> Result<T, Failure>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
         let mut backoff = self.initial_backoff;
         let mut attempt = 1;
         loop {
-            self.requests
-                .fetch_add(names.len() as u64 + 2, Ordering::Relaxed);
-            match Discovery::new(self.client.clone())
-                .filter(&filter)
-                .run()
-                .await
-            {
-                Ok(discovery) => return Ok(discovery),
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            match call().await {
+                Ok(value) => return Ok(value),
                 Err(error) => {
                     let (retry, failure) = self.classify(error);
                     if !retry || attempt >= self.max_attempts {
-                        return Err(self.fatal("API discovery", failure));
+                        return Err(failure);
                     }
                     tokio::time::sleep(backoff).await;
                     backoff = backoff.saturating_mul(2);

@@ -113,7 +113,7 @@ pub async fn collect(
         .map(str::to_owned);
 
     progress.phase("discovery");
-    let targets = plan::discover(&fetcher).await?;
+    let (targets, discovery_gaps) = plan::discover(&fetcher).await?;
     progress.planned(targets.len());
 
     progress.phase("objects");
@@ -131,7 +131,7 @@ pub async fn collect(
 
     let mut lists = Vec::new();
     let mut events = Vec::new();
-    let mut gaps = Vec::new();
+    let mut gaps = discovery_gaps;
     while let Some((target, outcome)) = results.next().await {
         match outcome {
             Ok(fetched) => {

@@ -4,6 +4,8 @@
 use kube::core::ApiResource;
 use kube::discovery::{Scope, verbs};
 
+use meshcheck_model::CollectionGap;
+
 use crate::CollectError;
 use crate::fetch::Fetcher;
 
@@ -108,11 +110,13 @@ pub(crate) fn namespaces_to_list(requested: &[String]) -> Option<Vec<String>> {
 }
 
 /// Asks the server which groups and kinds it serves and picks the ones to collect.
-pub(crate) async fn discover(fetcher: &Fetcher) -> Result<Vec<CollectTarget>, CollectError> {
-    let discovery = fetcher.discovery().await?;
+pub(crate) async fn discover(
+    fetcher: &Fetcher,
+) -> Result<(Vec<CollectTarget>, Vec<CollectionGap>), CollectError> {
+    let (groups, gaps) = fetcher.discovery().await?;
     let mut targets = Vec::new();
-    for group in discovery.groups() {
-        let name = group.name();
+    for group in &groups {
+        let name = group.name.as_str();
         let wanted: Option<&[&str]> = CORE_KINDS
             .iter()
             .find(|(core, _)| *core == name)
@@ -120,7 +124,7 @@ pub(crate) async fn discover(fetcher: &Fetcher) -> Result<Vec<CollectTarget>, Co
         if wanted.is_none() && !is_mesh_group(name) {
             continue;
         }
-        for (resource, capabilities) in group.recommended_resources() {
+        for (resource, capabilities) in group.resources.iter().cloned() {
             if !capabilities.supports_operation(verbs::LIST) {
                 continue;
             }
@@ -146,7 +150,7 @@ pub(crate) async fn discover(fetcher: &Fetcher) -> Result<Vec<CollectTarget>, Co
             target.kind.clone(),
         )
     });
-    Ok(targets)
+    Ok((targets, gaps))
 }
 
 #[cfg(test)]

@@ -102,10 +102,7 @@ pub async fn apply(client: &Client, objects: &[Value]) {
             "Namespace" | "CustomResourceDefinition"
         )
     });
-    let discovery = Discovery::new(client.clone())
-        .run()
-        .await
-        .expect("discovery");
+    let discovery = discover(client).await;
     for object in &first {
         create(client, &discovery, object).await;
     }
@@ -121,10 +118,7 @@ pub async fn apply(client: &Client, objects: &[Value]) {
     // Wait until every CRD group is discoverable.
     let mut discovery = discovery;
     for _ in 0..60 {
-        discovery = Discovery::new(client.clone())
-            .run()
-            .await
-            .expect("discovery");
+        discovery = discover(client).await;
         if crd_groups.iter().all(|group| discovery.has_group(group)) {
             break;
         }
@@ -133,6 +127,20 @@ pub async fn apply(client: &Client, objects: &[Value]) {
     for object in &rest {
         create(client, &discovery, object).await;
     }
+}
+
+/// Discovery, retried: while CRDs are being established a group can be listed before its
+/// version is served (404).
+async fn discover(client: &Client) -> Discovery {
+    let mut last_error = None;
+    for _ in 0..60 {
+        match Discovery::new(client.clone()).run().await {
+            Ok(discovery) => return discovery,
+            Err(error) => last_error = Some(error),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("discovery kept failing: {last_error:?}");
 }
 
 async fn create(client: &Client, discovery: &Discovery, object: &Value) {
