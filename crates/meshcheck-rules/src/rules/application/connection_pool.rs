@@ -81,8 +81,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 rule,
                 &as_path(&path),
                 format!(
-                    "The {} connectionPool of DestinationRule {} lets each client proxy have at most {capacity} request(s) in flight ({how}): further requests fail immediately with 503 UO (upstream overflow)",
-                    block.scope,
+                    "{} of DestinationRule {} lets each client proxy have at most {capacity} request(s) in flight ({how}): further requests fail immediately with 503 UO (upstream overflow)",
+                    block.title(),
                     rule.display_name()
                 ),
             );

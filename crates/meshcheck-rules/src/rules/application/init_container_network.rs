@@ -1,6 +1,7 @@
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
+use super::injector::istiod_native_sidecars;
 use super::workload::{Workload, mesh_workloads};
 use crate::{Sink, declare_rule};
 
@@ -117,18 +118,6 @@ fn network_hint(container: &Value) -> Option<String> {
         .iter()
         .find(|tool| repository == **tool || repository.starts_with(&format!("{tool}-")))
         .map(|tool| format!("uses the {tool} image"))
-}
-
-/// Whether istiod runs native sidecars (`ENABLE_NATIVE_SIDECARS=true` on its Deployment).
-fn istiod_native_sidecars(mesh: &Mesh) -> bool {
-    mesh.of_kind(Kind::Deployment)
-        .filter(|deployment| deployment.name().starts_with("istiod"))
-        .flat_map(|deployment| items(deployment.spec().pointer("/template/spec/containers")))
-        .flat_map(|container| items(container.get("env")))
-        .any(|env| {
-            str_field(env, "name") == Some("ENABLE_NATIVE_SIDECARS")
-                && str_field(env, "value").is_some_and(|value| value.eq_ignore_ascii_case("true"))
-        })
 }
 
 fn runs_as_proxy_user(workload: &Workload, container: &Value) -> bool {

@@ -66,8 +66,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     rule,
                     &as_path(&path),
                     format!(
-                        "The {} loadBalancer of DestinationRule {} sets both simple: {simple} and consistentHash, which are alternatives: the API server rejects it, and where it is accepted only one of them applies",
-                        block.scope,
+                        "{} of DestinationRule {} sets both loadBalancer.simple: {simple} and loadBalancer.consistentHash, which are alternatives: the API server rejects it, and where it is accepted only one of them applies",
+                        block.title(),
                         rule.display_name()
                     ),
                 );
@@ -99,8 +99,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     rule,
                     &as_path(&path),
                     format!(
-                        "The {} loadBalancer of DestinationRule {} sets a slow-start warm-up ({shown}) with {policy}: Envoy warms up new endpoints only for ROUND_ROBIN and LEAST_REQUEST, so new pods get their full share at once",
-                        block.scope,
+                        "{} of DestinationRule {} sets a loadBalancer slow-start warm-up ({shown}) with {policy}: Envoy warms up new endpoints only for ROUND_ROBIN and LEAST_REQUEST, so new pods get their full share at once",
+                        block.title(),
                         rule.display_name()
                     ),
                 )

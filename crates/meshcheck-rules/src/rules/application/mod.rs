@@ -4,9 +4,13 @@ mod connection_pool;
 mod destination_rule_merge;
 pub(crate) mod duration;
 pub(crate) mod fault_injection;
+mod hold_application;
 mod init_container_network;
 pub(crate) mod injector;
+mod job_sidecar;
 mod load_balancer;
+mod locality_failover;
+mod mesh_inventory;
 mod mirror_full;
 pub(crate) mod mtls;
 mod multiple_services;
@@ -19,6 +23,7 @@ mod retry_per_try_timeout;
 mod route_timeout;
 pub(crate) mod routes;
 mod subset_host_pods;
+mod target_port_name;
 pub(crate) mod workload;
 mod workload_labels;
 
@@ -39,4 +44,9 @@ pub static RULES: &[&crate::Rule] = &[
     &connection_pool::CONNECTION_POOL_TOO_SMALL,
     &probes_rewrite::PROBES_NOT_REWRITTEN,
     &init_container_network::INIT_CONTAINER_NETWORK,
+    &job_sidecar::JOB_SIDECAR,
+    &mesh_inventory::MESH_POD_INVENTORY,
+    &target_port_name::TARGET_PORT_NAME,
+    &locality_failover::LOCALITY_FAILOVER,
+    &hold_application::HOLD_APPLICATION,
 ];

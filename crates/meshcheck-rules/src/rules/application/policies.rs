@@ -15,6 +15,15 @@ pub(crate) struct PolicyBlock<'a> {
 }
 
 impl PolicyBlock<'_> {
+    /// `The trafficPolicy`, `The port 9080 trafficPolicy`, `The subset v2 trafficPolicy`.
+    pub fn title(&self) -> String {
+        if self.scope == "trafficPolicy" {
+            "The trafficPolicy".to_owned()
+        } else {
+            format!("The {} trafficPolicy", self.scope)
+        }
+    }
+
     /// The path of a field below this block.
     pub fn path_to(&self, below: &[&str]) -> Vec<String> {
         self.path

@@ -1,0 +1,103 @@
+use meshcheck_model::{Kind, Mesh, items, str_field};
+use serde_json::Value;
+
+use super::injector::istiod_native_sidecars;
+use super::workload::{Workload, workloads};
+use crate::{Sink, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports Jobs and CronJobs whose pods get a classic Istio sidecar (their namespace or
+    /// template enables injection) while nothing stops the proxy when the job's work is done: no
+    /// native sidecar (`sidecar.istio.io/nativeSidecar: "true"`, istiod's
+    /// `ENABLE_NATIVE_SIDECARS=true`, or an injected `istio-proxy` init container with
+    /// `restartPolicy: Always`), and no container command that calls the agent's
+    /// `/quitquitquit` endpoint.
+    ///
+    /// ## Why is this bad?
+    /// A pod completes only when all of its containers exit. The `istio-proxy` container keeps
+    /// running after the job's container finishes, so the Job never completes: it is never
+    /// marked succeeded, CronJob runs pile up (`concurrencyPolicy` blocks new ones or they
+    /// accumulate), and `activeDeadlineSeconds` eventually kills it as failed.
+    ///
+    /// ## How to fix
+    /// Enable native sidecars (Kubernetes 1.29+: `ENABLE_NATIVE_SIDECARS=true` on istiod, or the
+    /// `sidecar.istio.io/nativeSidecar: "true"` pod annotation), or end the job's command with
+    /// `curl -fsS -X POST http://localhost:15020/quitquitquit`, or disable injection for the
+    /// job (`sidecar.istio.io/inject: "false"`) if it does not need the mesh.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: CronJob
+    /// spec:
+    ///   jobTemplate:
+    ///     spec:
+    ///       template:
+    ///         spec:
+    ///           containers:
+    ///           - name: report
+    ///             command: ["/bin/report"]     # the sidecar keeps the pod running
+    /// ```
+    pub static JOB_SIDECAR = {
+        code: "MC416",
+        name: "job-sidecar-never-exits",
+        category: ApplicationPolicy,
+        severity: Warning,
+        summary: "Jobs with a classic sidecar must stop the proxy or they never complete",
+        istio_analyzer: None,
+        istio_codes: &[],
+        inputs: &[Kind::Job, Kind::CronJob, Kind::Pod, Kind::Namespace, Kind::Deployment],
+        docs_url: "https://istio.io/latest/blog/2023/native-sidecars/",
+        remediation: "Enable native sidecars, call http://localhost:15020/quitquitquit when the job is done, or disable injection for the job.",
+        check: check,
+    }
+}
+
+/// Whether a container's command line stops the proxy when it is done.
+fn stops_proxy(container: &Value) -> bool {
+    ["command", "args"].iter().any(|field| {
+        items(container.get(*field))
+            .filter_map(Value::as_str)
+            .any(|part| part.contains("quitquitquit"))
+    })
+}
+
+/// Whether an injected pod runs the proxy as a native sidecar.
+fn native_proxy(workload: &Workload) -> bool {
+    workload.init_containers().any(|container| {
+        str_field(container, "name") == Some("istio-proxy")
+            && str_field(container, "restartPolicy") == Some("Always")
+    })
+}
+
+fn check(mesh: &Mesh, sink: &mut Sink) {
+    if istiod_native_sidecars(mesh) {
+        return;
+    }
+    for workload in workloads(mesh) {
+        let is_job_pod = match workload.resource.kind {
+            Kind::Job | Kind::CronJob => true,
+            Kind::Pod => items(workload.resource.metadata().get("ownerReferences"))
+                .any(|owner| str_field(owner, "kind") == Some("Job")),
+            _ => false,
+        };
+        if !is_job_pod
+            || !workload.in_mesh(mesh)
+            || mesh.pod_in_ambient(workload.resource)
+            || workload.annotation("sidecar.istio.io/nativeSidecar") == Some("true")
+            || native_proxy(&workload)
+            || workload.containers().any(stops_proxy)
+        {
+            continue;
+        }
+        let path = workload.path(&["spec", "containers"]);
+        sink.report(
+            workload.resource,
+            &path,
+            format!(
+                "{} runs with an Istio sidecar that nothing stops: when its work is done the istio-proxy container keeps running, so the pod never completes and the Job is never marked succeeded",
+                workload.describe()
+            ),
+        );
+    }
+}
