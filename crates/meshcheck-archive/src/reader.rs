@@ -148,6 +148,10 @@ impl Archive {
             }
             load_list_member(path, data, &mut objects, &mut issues);
         }
+        // Events are objects too (rules read Warning events on mesh components).
+        if let Some(data) = self.members.get(EVENTS_MEMBER) {
+            load_list_member(EVENTS_MEMBER, data, &mut objects, &mut issues);
+        }
         (objects, issues)
     }
 

@@ -60,8 +60,25 @@ pub enum FailOn {
 pub struct AnalyzeArgs {
     /// Files or directories to analyze (directories are read recursively: .yaml, .yml, .json);
     /// `-` reads stdin. A snapshot archive (`meshcheck pack`/`collect`) is analyzed on its own.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "live",
+        conflicts_with = "live",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+
+    /// Analyze a live cluster: collect it (as `meshcheck collect` does, redaction included) and
+    /// analyze the snapshot without keeping it.
+    #[arg(long)]
+    pub live: bool,
+
+    /// kubeconfig file for `--live` (default: $KUBECONFIG, ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// kubeconfig context for `--live` (default: the current context).
+    #[arg(long, value_name = "NAME", requires = "live")]
+    pub context: Option<String>,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]

@@ -223,6 +223,26 @@ fn collects_a_cluster_into_a_redacted_archive() {
         "{}",
         report["input"]
     );
+    assert_eq!(report["input"]["kind"], "archive");
+
+    // `analyze --live` reads the cluster directly and sees the same objects.
+    let live = Command::new(MESHCHECK)
+        .args(["analyze", "--live", "--output", "json", "--kubeconfig"])
+        .arg(cluster.kubeconfig("admin"))
+        .output()
+        .unwrap();
+    assert!(
+        live.status.code().is_some_and(|code| code < 2),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let live_report: Value = serde_json::from_slice(&live.stdout).unwrap();
+    assert_eq!(live_report["input"]["kind"], "live");
+    assert_eq!(live_report["input"]["objects"], report["input"]["objects"]);
+    assert_eq!(
+        live_report["findings"].as_array().map(Vec::len),
+        report["findings"].as_array().map(Vec::len)
+    );
 }
 
 #[test]

@@ -81,6 +81,24 @@ fn threshold(fail_on: FailOn) -> Severity {
     }
 }
 
+/// Collects the cluster named by `--kubeconfig`/`--context` into a temporary archive and opens
+/// it: a live analysis sees exactly what an uploaded snapshot would (same redaction, same model).
+fn live_snapshot(args: &AnalyzeArgs) -> anyhow::Result<Archive> {
+    let target = meshcheck_collect::ClusterTarget {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+    };
+    let (collection, collected_at) = super::collect::collect_cluster(
+        &target,
+        &meshcheck_collect::CollectOptions::default(),
+        &meshcheck_collect::NoProgress,
+    )?;
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let path = dir.path().join("live.tar.zst");
+    super::collect::write_archive(collection, collected_at, false, &path)?;
+    Ok(Archive::open(&path, &Limits::default())?)
+}
+
 /// The snapshot archive among the inputs, if any (recognized by its zstd magic bytes, whatever
 /// its name). An archive is a whole snapshot: mixing it with other inputs is an error.
 fn archive_input(paths: &[PathBuf]) -> anyhow::Result<Option<Archive>> {
@@ -124,14 +142,18 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(|path| read_config_file(path, "meshNetworks"))
         .transpose()?;
 
-    let proxy_stats = args
+    let mut proxy_stats = args
         .proxy_stats
         .iter()
         .map(|path| read_proxy_stats(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     let started = Instant::now();
-    let archive = archive_input(&args.paths)?;
+    let archive = if args.live {
+        Some(live_snapshot(&args)?)
+    } else {
+        archive_input(&args.paths)?
+    };
     let (loaded, cluster) = match &archive {
         Some(archive) => {
             let (objects, issues) = archive.objects();
@@ -141,7 +163,17 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 issues,
                 files,
             };
-            (loaded, archive.cluster_info())
+            for (name, text) in archive.proxy_stats() {
+                proxy_stats.push(
+                    ProxyStats::parse(&name, &text)
+                        .with_context(|| format!("{}: proxy-stats/{name}", archive.name()))?,
+                );
+            }
+            let mut cluster = archive.cluster_info();
+            if args.live {
+                cluster.source = meshcheck_model::InputSource::Live;
+            }
+            (loaded, cluster)
         }
         None => (
             meshcheck_input::load_paths(&args.paths)?,
@@ -189,7 +221,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .or_default() += 1;
     }
     let input = InputSummary {
-        kind: if archive.is_some() {
+        kind: if args.live {
+            "live"
+        } else if archive.is_some() {
             "archive"
         } else {
             "manifests"
