@@ -26,7 +26,9 @@ fn round_trip_keeps_objects_facts_and_extras() {
 
     let (objects, issues) = archive.objects();
     assert!(issues.is_empty(), "{issues:?}");
-    assert_eq!(objects.len(), 5);
+    // Four objects and one Event (events are objects for the rules).
+    assert_eq!(objects.len(), 5 + 1);
+    assert!(objects.iter().any(|object| object.kind == "Event"));
     let cart = objects.iter().find(|object| object.name == "cart").unwrap();
     assert_eq!(cart.kind, "Service");
     assert_eq!(cart.api_version, "v1");
