@@ -5,7 +5,7 @@
 pub mod advisories;
 mod advisory_control_plane;
 mod advisory_data_plane;
-mod availability;
+pub(crate) mod availability;
 pub(crate) mod common;
 pub mod support;
 

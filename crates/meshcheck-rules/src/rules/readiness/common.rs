@@ -1,0 +1,52 @@
+//! What the go-live checks share: when an input can answer a mesh-wide question, and the
+//! namespaces whose workloads are in the mesh.
+
+use std::collections::BTreeSet;
+
+use meshcheck_model::inventory::gateway_role;
+use meshcheck_model::{Mesh, Resource};
+use serde_json::{Map, Value};
+
+use crate::rules::security::workloads::{control_plane_in_input, workloads};
+
+/// Whether the input can answer mesh-wide questions: it is a collected cluster, or it carries
+/// the mesh configuration, or istiod runs in the root namespace. Only then does the absence of a
+/// mesh-wide object (a STRICT PeerAuthentication, a default-deny policy, an egress setting)
+/// mean that it does not exist, rather than that it was not among the files analyzed. This is
+/// the rule the security checks (MC201, MC205) follow too, so the checklist agrees with them.
+pub fn whole_mesh(mesh: &Mesh) -> bool {
+    control_plane_in_input(mesh)
+}
+
+/// Application namespaces: those (other than the root namespace) with workloads in the mesh
+/// (injected, or running a sidecar), gateways left out.
+pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<String> {
+    let root = mesh.root_namespace();
+    workloads(mesh)
+        .into_iter()
+        .filter(|workload| workload.namespace() != root)
+        .filter(|workload| {
+            let empty = Map::new();
+            let annotations = workload
+                .metadata
+                .get("annotations")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            gateway_role(workload.labels(), annotations, workload.resource.name()).is_none()
+        })
+        .filter(|workload| {
+            mesh.pod_in_mesh(workload.namespace(), workload.metadata, workload.pod_spec)
+        })
+        .map(|workload| workload.namespace().to_owned())
+        .collect()
+}
+
+/// Whether a policy applies to a whole namespace (no `selector` and no `targetRef(s)`).
+pub fn namespace_wide(policy: &Resource) -> bool {
+    let spec = policy.spec();
+    let selector = spec
+        .pointer("/selector/matchLabels")
+        .and_then(Value::as_object)
+        .is_some_and(|labels| !labels.is_empty());
+    !selector && spec.get("targetRef").is_none() && spec.get("targetRefs").is_none()
+}
