@@ -6,8 +6,8 @@ declare_rule! {
     /// ## What it does
     /// Go-live checklist item "collection complete": reports every kind the collector could
     /// not list (`collection_gaps` in the archive manifest: forbidden, not found, timed out),
-    /// with the reason and the checks that read that kind, whose results are therefore
-    /// partial.
+    /// with the reason; the remediation names the checks that read that kind, whose results
+    /// are therefore partial.
     ///
     /// ## Why is this bad?
     /// A check that cannot see a kind says nothing about it: a clean report over an incomplete
@@ -54,22 +54,60 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .as_deref()
             .map(|namespace| format!(" in namespace {namespace}"))
             .unwrap_or_default();
-        let skipped = if readers.is_empty() {
-            format!("checks that read {} were skipped", gap.kind)
-        } else {
-            format!(
-                "checks that read {} were skipped or partial ({})",
-                gap.kind,
-                readers.join(", ")
-            )
-        };
-        sink.report_detached(
+        let finding = sink.report_detached(
             None,
             None,
             format!(
-                "Collection incomplete: could not list {} ({}){scope}: {} — {skipped}",
-                gap.kind, gap.api_version, gap.reason
+                "Collection incomplete: could not list {} ({}){scope}: {} — checks that read {} were skipped",
+                gap.kind, gap.api_version, gap.reason, gap.kind
             ),
         );
+        // The affected checks go in the remediation: the list grows with the catalog.
+        if !readers.is_empty() {
+            finding.remediation(format!(
+                "Grant the collector list access to {} ({}), collect again and re-run the analysis. Checks that read {}: {}.",
+                gap.kind,
+                gap.api_version,
+                gap.kind,
+                readers.join(", ")
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use meshcheck_model::{ClusterInfo, CollectionGap, InputSource, MeshInputs};
+
+    use super::READINESS_COLLECTION_COMPLETE;
+    use crate::testing::check_with;
+
+    #[test]
+    fn remediation_names_the_checks_that_read_the_kind() {
+        let gap = |api_version: &str, kind: &str| CollectionGap {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            namespace: None,
+            reason: "forbidden".to_owned(),
+        };
+        let inputs = MeshInputs {
+            cluster: ClusterInfo {
+                source: InputSource::Archive,
+                collection_gaps: vec![
+                    gap("security.istio.io/v1", "AuthorizationPolicy"),
+                    gap("example.io/v1", "Widget"),
+                ],
+                ..ClusterInfo::default()
+            },
+            ..MeshInputs::default()
+        };
+        let findings = check_with(&READINESS_COLLECTION_COMPLETE, "", inputs);
+        assert_eq!(findings.len(), 2);
+        assert!(
+            findings[0].remediation.contains("MC603"),
+            "{}",
+            findings[0].remediation
+        );
+        assert!(!findings[1].remediation.contains("Checks that read"));
     }
 }
