@@ -14,6 +14,7 @@
 pub mod anonymize;
 mod error;
 mod manifest;
+mod objects;
 mod reader;
 pub mod redact;
 mod writer;

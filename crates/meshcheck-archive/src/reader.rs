@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::Arc;
 
-use meshcheck_input::{LoadIssue, Object, Severity, SourceRef};
+use meshcheck_input::{LoadIssue, Object};
 use meshcheck_model::{ClusterInfo, InputSource};
 use serde_json::Value;
 
@@ -140,19 +139,18 @@ impl Archive {
     /// Every object of the snapshot, with problems met decoding them. Each object's source is
     /// its member path and the line of its item.
     pub fn objects(&self) -> (Vec<Object>, Vec<LoadIssue>) {
-        let mut objects = Vec::new();
-        let mut issues = Vec::new();
-        for (path, data) in self.members.range("objects/".to_owned()..) {
-            if !path.starts_with("objects/") {
-                break;
-            }
-            load_list_member(path, data, &mut objects, &mut issues);
-        }
         // Events are objects too (rules read Warning events on mesh components).
-        if let Some(data) = self.members.get(EVENTS_MEMBER) {
-            load_list_member(EVENTS_MEMBER, data, &mut objects, &mut issues);
-        }
-        (objects, issues)
+        let events = self
+            .members
+            .get_key_value(EVENTS_MEMBER)
+            .map(|(path, data)| (path.as_str(), data.as_slice()));
+        let members = self
+            .members
+            .range("objects/".to_owned()..)
+            .take_while(|(path, _)| path.starts_with("objects/"))
+            .map(|(path, data)| (path.as_str(), data.as_slice()))
+            .chain(events);
+        crate::objects::load_objects(members)
     }
 
     /// The input facts rules may use. A snapshot packed from manifests keeps manifest semantics
@@ -378,54 +376,4 @@ fn verify_members(
         });
     }
     Ok(())
-}
-
-/// Decodes an `objects/` member. The writer puts one item per line after the list's opening
-/// line, so an item's line is known without scanning the text.
-fn load_list_member(
-    path: &str,
-    data: &[u8],
-    objects: &mut Vec<Object>,
-    issues: &mut Vec<LoadIssue>,
-) {
-    let file: Arc<str> = Arc::from(path);
-    let issue = |message: String, line: Option<u32>| LoadIssue {
-        severity: Severity::Error,
-        file: file.clone(),
-        line,
-        column: None,
-        message,
-    };
-    let list: Value = match serde_json::from_slice(data) {
-        Ok(list) => list,
-        Err(error) => {
-            issues.push(issue(
-                format!("invalid JSON: {error}"),
-                Some(error.line() as u32),
-            ));
-            return;
-        }
-    };
-    let Some(Value::Array(items)) = list.get("items").cloned() else {
-        issues.push(issue("not a List document (no items)".to_owned(), Some(1)));
-        return;
-    };
-    for (index, item) in items.into_iter().enumerate() {
-        let line = index as u32 + 2;
-        let source = SourceRef {
-            file: file.clone(),
-            line,
-            text: None,
-        };
-        match Object::from_value(item, Some(source)) {
-            Ok(object) => objects.push(object),
-            Err(message) => issues.push(LoadIssue {
-                severity: Severity::Warning,
-                file: file.clone(),
-                line: Some(line),
-                column: None,
-                message: format!("skipped: {message}"),
-            }),
-        }
-    }
 }

@@ -329,7 +329,7 @@ fn event_time(event: &Value) -> &str {
 
 /// A `List` document with one item per line, so that an item's line is its index + 2.
 fn list_bytes(items: &[Value]) -> Vec<u8> {
-    let mut out = br#"{"apiVersion":"v1","kind":"List","items":["#.to_vec();
+    let mut out = crate::objects::LIST_HEADER.to_vec();
     for (index, item) in items.iter().enumerate() {
         out.extend_from_slice(if index == 0 { b"\n" } else { b",\n" });
         // Serializing a Value into a Vec cannot fail.
