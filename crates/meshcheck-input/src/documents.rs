@@ -5,7 +5,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::fields::{FieldLine, FieldLines};
 use crate::object::{LoadIssue, Object, Severity, SourceRef};
+use crate::yaml::Walked;
+
+/// Why a document could not be parsed: the message and, when known, the line and column
+/// (1-based, relative to the document's text).
+pub type ParseError = (String, Option<(u32, u32)>);
 
 /// One document of a stream: its text and the 1-based line its text starts on.
 struct RawDocument<'a> {
@@ -50,6 +56,16 @@ fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
     documents
 }
 
+/// The texts of a stream's documents, for tests that compare parsers document by document.
+#[cfg(test)]
+pub(crate) fn split_for_tests(text: &str) -> Vec<&str> {
+    split_documents(text)
+        .into_iter()
+        .filter(|document| first_content_line(document.text).is_some())
+        .map(|document| document.text)
+        .collect()
+}
+
 /// The 0-based line (within `text`) of the first line that holds content, or `None` when the
 /// document is blank or only comments.
 fn first_content_line(text: &str) -> Option<(u32, &str)> {
@@ -61,7 +77,7 @@ fn first_content_line(text: &str) -> Option<(u32, &str)> {
 }
 
 /// Parses one JSON document.
-pub fn parse_json_document(text: &str) -> Result<Value, (String, Option<(u32, u32)>)> {
+pub fn parse_json_document(text: &str) -> Result<Value, ParseError> {
     serde_json::from_str(text).map_err(|error| {
         let message = error.to_string();
         let message = message
@@ -74,7 +90,32 @@ pub fn parse_json_document(text: &str) -> Result<Value, (String, Option<(u32, u3
 
 /// Parses one YAML document the way Kubernetes reads it (YAML 1.1 scalars: `0644` is octal,
 /// `yes`/`on` are booleans).
-pub fn parse_yaml_document(text: &str) -> Result<Value, (String, Option<(u32, u32)>)> {
+pub fn parse_yaml_document(text: &str) -> Result<Value, ParseError> {
+    parse_yaml_with_fields(text, 1).map(|(value, _)| value)
+}
+
+/// [`parse_yaml_document`], also returning the line of each field (`first_line` is the file line
+/// the text starts on).
+fn parse_yaml_with_fields(
+    text: &str,
+    first_line: u32,
+) -> Result<(Value, Vec<FieldLine>), ParseError> {
+    match crate::yaml::walk(text, first_line) {
+        Ok(Walked {
+            value: Some(value),
+            fields,
+        }) => Ok((value, fields)),
+        // Outside the fast path's subset: serde-saphyr builds the value (or names the error).
+        Ok(Walked {
+            value: None,
+            fields,
+        }) => reference_yaml_document(text).map(|value| (value, fields)),
+        Err(()) => reference_yaml_document(text).map(|value| (value, Vec::new())),
+    }
+}
+
+/// Parses one YAML document with serde-saphyr, the reference the fast path is held to.
+pub(crate) fn reference_yaml_document(text: &str) -> Result<Value, ParseError> {
     let mut options = serde_saphyr::Options::default();
     options.legacy_octal_numbers = true;
     // Comments are never read; capturing them costs parse time.
@@ -102,14 +143,16 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Object>, Vec<LoadIss
         let Some((content_offset, first)) = first_content_line(document.text) else {
             continue;
         };
-        let parsed = if first.starts_with('{') || first.starts_with('[') {
-            // JSON is YAML 1.2; fall back to the YAML parser for flow documents that are not JSON.
-            parse_json_document(document.text).or_else(|_| parse_yaml_document(document.text))
-        } else {
-            parse_yaml_document(document.text)
+        let json = (first.starts_with('{') || first.starts_with('['))
+            .then(|| parse_json_document(document.text).ok())
+            .flatten();
+        // JSON is YAML 1.2; flow documents that are not JSON go to the YAML parser.
+        let parsed = match json {
+            Some(value) => Ok((value, Vec::new())),
+            None => parse_yaml_with_fields(document.text, document.first_line),
         };
-        let value = match parsed {
-            Ok(value) => value,
+        let (value, fields) = match parsed {
+            Ok(parsed) => parsed,
             Err((message, position)) => {
                 issues.push(LoadIssue {
                     severity: Severity::Error,
@@ -131,7 +174,7 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Object>, Vec<LoadIss
         let source = SourceRef {
             file: file.clone(),
             line: document.first_line,
-            text: Some(Arc::from(document.text)),
+            fields: (!fields.is_empty()).then(|| FieldLines::new(fields)),
         };
         push_objects(value, source, &mut objects, &mut issues);
     }
@@ -158,16 +201,15 @@ fn push_objects(
         };
         for (index, item) in items.into_iter().enumerate() {
             let index_text = index.to_string();
-            let line = source
-                .text
-                .as_deref()
-                .and_then(|text| crate::locate::line_of_path(text, &["items", &index_text]))
-                .map_or(source.line, |offset| source.line + offset);
-            // Items point at their own line; the path index of a list item is relative to the list.
+            let path = ["items", index_text.as_str()];
+            // Each item points at its own line and keeps the lines of its own fields.
             let item_source = SourceRef {
                 file: source.file.clone(),
-                line,
-                text: None,
+                line: source.line_of(&path).unwrap_or(source.line),
+                fields: source
+                    .fields
+                    .as_ref()
+                    .and_then(|fields| fields.subtree(&path)),
             };
             push_objects(item, item_source, objects, issues);
         }
@@ -237,6 +279,38 @@ mod tests {
         assert!(issues.is_empty());
         assert_eq!(objects.len(), 2);
         assert_eq!(objects[1].kind, "Pod");
+    }
+
+    #[test]
+    fn fields_point_at_their_own_line() {
+        let (objects, issues) = parse(
+            "---\n# leading comment\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\nspec:\n  hosts:\n  - reviews\n  http:\n  - match:\n    - uri:\n        prefix: /a\n    route:\n    - destination:\n        host: reviews\n        subset: v1\n  - route:\n    - destination: {host: ratings,\n        subset: v2}\n",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        let vs = &objects[0];
+        assert_eq!(vs.line_of(&[]), Some(2));
+        assert_eq!(vs.line_of(&["metadata", "name"]), Some(6));
+        assert_eq!(vs.line_of(&["spec", "hosts", "0"]), Some(9));
+        let subset = ["spec", "http", "0", "route", "0", "destination", "subset"];
+        assert_eq!(vs.line_of(&subset), Some(17));
+        let flow = ["spec", "http", "1", "route", "0", "destination", "subset"];
+        assert_eq!(vs.line_of(&flow), Some(20));
+        // Missing fields fall back to the deepest prefix that exists, then to the document.
+        assert_eq!(vs.line_of(&["spec", "tcp", "0"]), Some(7));
+        assert_eq!(vs.line_of(&["status"]), Some(2));
+    }
+
+    #[test]
+    fn list_items_keep_their_own_lines() {
+        let (objects, issues) = parse(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: b\n  spec:\n    ports: []\n",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[0].line_of(&[]), Some(4));
+        assert_eq!(objects[0].line_of(&["metadata", "name"]), Some(7));
+        assert_eq!(objects[1].line_of(&["spec", "ports"]), Some(13));
+        assert_eq!(objects[1].line_of(&["spec", "selector"]), Some(12));
     }
 
     #[test]

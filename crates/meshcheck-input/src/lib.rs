@@ -5,11 +5,15 @@
 //! file:line:column and the remaining documents still load.
 
 mod documents;
+#[cfg(test)]
+mod equivalence_tests;
+mod fields;
 mod files;
-mod locate;
 mod object;
+mod scalar;
+mod yaml;
 
-pub use documents::{parse_documents, parse_json_document, parse_yaml_document};
+pub use documents::{ParseError, parse_documents, parse_json_document, parse_yaml_document};
+pub use fields::FieldLines;
 pub use files::{InputError, LoadOutcome, collect_files, load_paths, load_reader};
-pub use locate::line_of_path;
 pub use object::{LoadIssue, Object, ObjectKey, Severity, SourceRef};

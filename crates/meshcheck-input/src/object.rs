@@ -3,16 +3,35 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::fields::FieldLines;
+
 /// Where an object (or a problem) was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceRef {
     /// The file as given on the command line (or `<stdin>`, or an archive member).
     pub file: Arc<str>,
-    /// 1-based line of the document's first content line.
+    /// 1-based line of the document (or of its `kind: List` item).
     pub line: u32,
-    /// The document's text, kept so that a rule can point at the line of a field (see
-    /// [`crate::line_of_path`]). `None` for objects that did not come from text.
-    pub text: Option<Arc<str>>,
+    /// The line of each field, recorded while parsing YAML, so that a rule can point at the
+    /// line of a field (see [`Object::line_of`]). `None` for JSON and objects not read from text.
+    pub fields: Option<FieldLines>,
+}
+
+impl SourceRef {
+    /// A source known only by file and line (JSON, archive members).
+    pub fn new(file: Arc<str>, line: u32) -> SourceRef {
+        SourceRef {
+            file,
+            line,
+            fields: None,
+        }
+    }
+
+    /// The line of the field at `path`, or of the deepest prefix of it that exists; `None`
+    /// when no field of the path is known.
+    pub fn line_of(&self, path: &[&str]) -> Option<u32> {
+        self.fields.as_ref().and_then(|fields| fields.line_of(path))
+    }
 }
 
 /// Identity of an object: group, kind, namespace and name.
@@ -107,11 +126,7 @@ impl Object {
     /// falling back to the document's first line.
     pub fn line_of(&self, path: &[&str]) -> Option<u32> {
         let source = self.source.as_ref()?;
-        let found = source
-            .text
-            .as_deref()
-            .and_then(|text| crate::locate::line_of_path(text, path));
-        Some(found.map_or(source.line, |offset| source.line + offset))
+        Some(source.line_of(path).unwrap_or(source.line))
     }
 }
 
