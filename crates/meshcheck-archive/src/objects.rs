@@ -80,11 +80,7 @@ fn decode(item: Item<'_>) -> Result<Object, LoadIssue> {
         Pending::Text(text) => serde_json::from_slice(text)
             .map_err(|error| issue(Severity::Error, format!("invalid JSON: {error}")))?,
     };
-    let source = SourceRef {
-        file: item.file.clone(),
-        line: item.line,
-        text: None,
-    };
+    let source = SourceRef::new(item.file.clone(), item.line);
     Object::from_value(value, Some(source))
         .map_err(|message| issue(Severity::Warning, format!("skipped: {message}")))
 }
