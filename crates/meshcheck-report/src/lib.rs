@@ -1,18 +1,21 @@
 //! Renderers: every output format is built from one [`Report`].
 
 pub mod checklist;
+mod html;
 pub mod inventory;
 mod junit;
 mod markdown;
 mod report;
 mod sarif;
 pub mod score;
+pub mod svg;
 mod text;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use checklist::{ChecklistItem, ItemStatus};
+pub use html::render_html;
 pub use inventory::Inventory;
 pub use junit::render_junit;
 pub use markdown::render_markdown;

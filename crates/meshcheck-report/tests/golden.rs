@@ -107,3 +107,29 @@ fn sarif() {
         insta::assert_json_snapshot!(format!("sarif_{example}"), log);
     }
 }
+
+/// The page without its (unchanging) stylesheet and script, and with the policy hashes of those.
+fn html_body(html: &str) -> String {
+    let cut = |text: &str, open: &str, close: &str, placeholder: &str| -> String {
+        let start = text.find(open).expect("opening tag") + open.len();
+        let end = start + text[start..].find(close).expect("closing tag");
+        format!("{}{placeholder}{}", &text[..start], &text[end..])
+    };
+    let html = cut(html, "<style>", "</style>", "[report.css]");
+    let html = cut(&html, "<script>", "</script>", "[report.js]");
+    let html = cut(
+        &html,
+        "Content-Security-Policy\" content=\"",
+        "\"",
+        "[policy]",
+    );
+    redact(&html)
+}
+
+#[test]
+fn html() {
+    for example in EXAMPLES {
+        let html = meshcheck_report::render_html(&report(example));
+        insta::assert_snapshot!(format!("html_{example}"), html_body(&html));
+    }
+}

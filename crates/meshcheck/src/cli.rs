@@ -46,6 +46,8 @@ pub enum OutputFormat {
     Sarif,
     /// JUnit XML: a test case per rule and resource; failures at or above --fail-on (default error).
     Junit,
+    /// One self-contained HTML page: score, charts, inventory, findings with filters, checklist.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -90,7 +90,23 @@ fn junit_counts_every_rule_and_fails_on_threshold() {
         testcases >= rules,
         "{testcases} test cases for {rules} rules"
     );
-    assert!(xml.contains("failures=\"5\""), "{xml}");
+    // One failure per rule × resource with an error or critical finding.
+    let report: Value = serde_json::from_str(&analyze("bookinfo-broken", "json")).unwrap();
+    let failing: std::collections::BTreeSet<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| matches!(finding["severity"].as_str(), Some("error" | "critical")))
+        .map(|finding| format!("{} {}", finding["code"], finding["resource"]))
+        .collect();
+    assert!(!failing.is_empty());
+    assert!(
+        xml.contains(&format!(
+            "<testsuites name=\"meshcheck\" tests=\"{testcases}\" skipped=\"0\" failures=\"{}\"",
+            failing.len()
+        )),
+        "{xml}"
+    );
     let strict = meshcheck(&[
         "analyze",
         "examples/bookinfo-broken/",
@@ -100,7 +116,7 @@ fn junit_counts_every_rule_and_fails_on_threshold() {
         "warning",
     ]);
     let failures = strict.matches("<failure ").count();
-    assert!(failures > 5, "warnings fail too: {failures}");
+    assert!(failures > failing.len(), "warnings fail too: {failures}");
 }
 
 #[test]

@@ -247,6 +247,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Yaml => meshcheck_report::render_yaml(&report),
         OutputFormat::Markdown => meshcheck_report::render_markdown(&report),
         OutputFormat::Sarif => meshcheck_report::render_sarif(&report),
+        OutputFormat::Html => meshcheck_report::render_html(&report),
         OutputFormat::Junit => meshcheck_report::render_junit(
             &report,
             threshold(args.fail_on.unwrap_or(FailOn::Error)),
