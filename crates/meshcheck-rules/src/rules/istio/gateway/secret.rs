@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
 use super::workload::{Workloads, first_key, gateway_selector, selector_string};
@@ -252,6 +252,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 );
                 continue;
             };
+            // A collected snapshot keeps Secrets as metadata only (their data never leaves the
+            // API server): the Secret exists, its contents cannot be judged.
+            let contents_known = mesh.cluster.source == InputSource::Manifests
+                || secret.value().get("data").is_some()
+                || secret.value().get("stringData").is_some();
+            if !contents_known {
+                continue;
+            }
             if let Some(problem) = credential_problem(secret) {
                 sink.istio(
                     "IST0161",
