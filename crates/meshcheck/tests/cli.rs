@@ -259,3 +259,50 @@ fn rules_and_explain() {
     let unknown = meshcheck(&["explain", "MC999"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[test]
+fn proxy_stats_feed_the_envoy_stats_rules() {
+    let stats = temp_file(
+        "ratings-grpc-5d8f7b9c6-q2x7w.shop.txt",
+        "listener.0.0.0.0_15006.worker_0.downstream_cx_active: 13\nlistener.0.0.0.0_15006.worker_1.downstream_cx_active: 1\nlistener.0.0.0.0_15006.worker_2.downstream_cx_active: 0\nlistener.0.0.0.0_15006.worker_3.downstream_cx_active: 2\nserver.concurrency: 4\n",
+    );
+    let output = meshcheck(&[
+        "analyze",
+        "examples/bookinfo",
+        "--proxy-stats",
+        stats.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let findings = json(&output)["findings"].as_array().unwrap().clone();
+    let imbalance = findings
+        .iter()
+        .find(|finding| finding["code"] == "MC512")
+        .expect("MC512 reported");
+    assert_eq!(
+        imbalance["resource"]["name"],
+        "ratings-grpc-5d8f7b9c6-q2x7w"
+    );
+    assert_eq!(imbalance["resource"]["namespace"], "shop");
+    assert!(
+        imbalance["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("exact_balance on the inbound listener")
+    );
+
+    let broken = temp_file("broken.txt", "server.concurrency: 4\nnot a stat line\n");
+    let output = meshcheck(&[
+        "analyze",
+        "examples/bookinfo",
+        "--proxy-stats",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("broken.txt:2: expected `name: value`"),
+        "{stderr}"
+    );
+}

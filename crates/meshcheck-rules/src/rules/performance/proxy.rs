@@ -158,12 +158,16 @@ fn amount(value: Option<&Value>, cpu: bool, source: &str) -> Option<Amount> {
     })
 }
 
-/// The proxy's requests and limits: the injected `istio-proxy` container when there is one
-/// (what actually runs); else the pod's `sidecar.istio.io/proxyCPU`, `proxyCPULimit`,
+/// The proxy's requests and limits: the injected `istio-proxy` container's `resources` when
+/// there is one (what actually runs); else the pod's `sidecar.istio.io/proxyCPU`, `proxyCPULimit`,
 /// `proxyMemory`, `proxyMemoryLimit` annotations over the injector's `global.proxy.resources`.
 pub(crate) fn proxy_resources(mesh: &Mesh, workload: &Workload) -> ProxyResources {
-    if let Some(container) = workload.proxy_container() {
-        let resources = container.get("resources").unwrap_or(&Value::Null);
+    // An injected container always carries the injector's resources; one without the field at
+    // all is an abridged manifest, which says nothing about them.
+    if let Some(resources) = workload
+        .proxy_container()
+        .and_then(|container| container.get("resources"))
+    {
         let source = "the istio-proxy container";
         return ProxyResources {
             cpu_request: amount(resources.pointer("/requests/cpu"), true, source),

@@ -6,7 +6,8 @@ use crate::{Sink, declare_rule};
 declare_rule! {
     /// ## What it does
     /// Reports workloads whose Istio proxy has no CPU or no memory request. It reads what the
-    /// input shows: the injected `istio-proxy` container of a Pod, or, for pod templates, the
+    /// input shows: the `resources` of the injected `istio-proxy` container of a Pod (a
+    /// container without the field is taken as abridged), or else the
     /// `sidecar.istio.io/proxyCPU`/`proxyMemory` annotations over the injector's
     /// `global.proxy.resources` (when the injector's ConfigMap is in the input; Istio's default
     /// values request 100m CPU and 128Mi memory).
@@ -68,7 +69,11 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if missing.is_empty() {
             continue;
         }
-        let seen_in = if proxied.observed.proxy_container().is_some() {
+        let from_container = proxied
+            .observed
+            .proxy_container()
+            .is_some_and(|container| container.get("resources").is_some());
+        let seen_in = if from_container {
             "its injected istio-proxy container"
         } else {
             "the injector's defaults and the pod's annotations"
