@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use meshcheck_model::{Kind, Mesh, Resource};
 
@@ -78,6 +78,18 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     {
         return;
     }
+    // Policies that can cover a namespace's workloads: mesh-wide ones and the namespace's own.
+    let mut by_namespace: HashMap<&str, Vec<&(Scope, &Resource)>> = HashMap::new();
+    let mut mesh_wide: Vec<&(Scope, &Resource)> = Vec::new();
+    for entry in &scoped {
+        match entry.0 {
+            Scope::Mesh => mesh_wide.push(entry),
+            Scope::Namespace(namespace) | Scope::Workloads(namespace, _) => {
+                by_namespace.entry(namespace).or_default().push(entry);
+            }
+            Scope::Targets(_) => {}
+        }
+    }
     let root = mesh.root_namespace();
     let mut unprotected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for workload in workloads(mesh) {
@@ -86,7 +98,11 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             continue;
         }
         let labels = workload.labels();
-        let protected = scoped.iter().any(|(scope, policy)| {
+        let own = by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let protected = mesh_wide.iter().chain(own).any(|(scope, policy)| {
             scope.covers(namespace, labels)
                 && (denies_by_default(policy)
                     || Action::of(policy) == Action::Allow

@@ -1,9 +1,11 @@
+use std::collections::HashMap;
+
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Protocol, Resource, items, str_field};
 use serde_json::Value;
 
 use super::authz::{Action, RuleField, Scope, rule_fields, rules};
-use super::workloads::{service_selector, workloads};
+use super::workloads::{WorkloadIndex, service_selector};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -71,16 +73,23 @@ fn port_protocol(port: &Value) -> Protocol {
 }
 
 /// The Services in front of the workloads a policy selects (namespace or selector scope).
-fn fronting_services<'a>(mesh: &'a Mesh, policy: &Resource) -> Vec<&'a Resource> {
+fn fronting_services<'a>(
+    mesh: &Mesh,
+    services: &HashMap<&str, Vec<&'a Resource>>,
+    index: &WorkloadIndex,
+    policy: &Resource,
+) -> Vec<&'a Resource> {
     let scope = Scope::of(mesh, policy);
     if !matches!(scope, Scope::Namespace(_) | Scope::Workloads(..)) {
         return Vec::new();
     }
-    let targets: Vec<_> = workloads(mesh)
-        .into_iter()
-        .filter(|workload| scope.covers(workload.namespace(), workload.labels()))
-        .collect();
-    mesh.of_kind(Kind::Service)
+    let targets = index.in_scope(&scope);
+    services
+        .get(policy.namespace.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .copied()
         .filter(|service| {
             service_selector(service).is_some_and(|selector| {
                 match scope {
@@ -100,6 +109,14 @@ fn fronting_services<'a>(mesh: &'a Mesh, policy: &Resource) -> Vec<&'a Resource>
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    let index = WorkloadIndex::new(mesh);
+    let mut services: HashMap<&str, Vec<&Resource>> = HashMap::new();
+    for service in mesh.of_kind(Kind::Service) {
+        services
+            .entry(&service.namespace)
+            .or_default()
+            .push(service);
+    }
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         let action = Action::of(policy);
         if !matches!(action, Action::Allow | Action::Deny) {
@@ -113,7 +130,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let Some(field) = fields.first() else {
             continue;
         };
-        let services = fronting_services(mesh, policy);
+        let services = fronting_services(mesh, &services, &index, policy);
         let ports: Vec<(String, Protocol)> = services
             .iter()
             .flat_map(|service| {

@@ -2,7 +2,7 @@ use meshcheck_model::{Kind, Mesh, Resource};
 
 use super::authz::{Action, RuleField, Scope, rule_fields, rules};
 use super::mtls::{Effective, MtlsMode, PeerAuthentications};
-use super::workloads::workloads;
+use super::workloads::WorkloadIndex;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -69,14 +69,11 @@ fn is_identity(field: &RuleField) -> bool {
 fn weak_targets<'a>(
     mesh: &'a Mesh,
     policies: &PeerAuthentications<'a>,
-    all: &[super::workloads::Workload<'a>],
+    index: &WorkloadIndex<'a>,
     policy: &Resource,
 ) -> Option<Vec<(String, Effective<'a>)>> {
     let scope = Scope::of(mesh, policy);
-    let targets: Vec<_> = all
-        .iter()
-        .filter(|workload| scope.covers(workload.namespace(), workload.labels()))
-        .collect();
+    let targets = index.in_scope(&scope);
     if targets.is_empty() {
         let level = match scope {
             Scope::Mesh => policies.mesh_level()?,
@@ -101,7 +98,7 @@ fn weak_targets<'a>(
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let policies = PeerAuthentications::new(mesh);
-    let all = workloads(mesh);
+    let index = WorkloadIndex::new(mesh);
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         let action = Action::of(policy);
         if !matches!(action, Action::Allow | Action::Deny) {
@@ -115,7 +112,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if fields.is_empty() {
             continue;
         }
-        let Some(weak) = weak_targets(mesh, &policies, &all, policy) else {
+        let Some(weak) = weak_targets(mesh, &policies, &index, policy) else {
             continue;
         };
         let Some((first_target, first_mode)) = weak.first() else {

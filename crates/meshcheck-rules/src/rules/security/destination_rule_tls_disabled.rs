@@ -2,7 +2,7 @@ use meshcheck_model::{Kind, Mesh};
 
 use super::destination_tls::{TlsMode, mesh_services, server_mode, service_list, tls_settings};
 use super::mtls::{MtlsMode, PeerAuthentications};
-use super::workloads::workloads;
+use super::workloads::WorkloadIndex;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -50,7 +50,7 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let all = workloads(mesh);
+    let index = WorkloadIndex::new(mesh);
     let policies = PeerAuthentications::new(mesh);
     for rule in mesh.of_kind(Kind::DestinationRule) {
         let settings = tls_settings(rule);
@@ -60,7 +60,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         {
             continue;
         }
-        let services = mesh_services(mesh, &all, rule);
+        let services = mesh_services(mesh, &index, rule);
         if services.is_empty() {
             continue;
         }
@@ -69,7 +69,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .filter(|setting| setting.mode == Some(TlsMode::Disable))
         {
             let strict = services.iter().find_map(|service| {
-                server_mode(mesh, &all, &policies, service, setting.port)
+                server_mode(mesh, &index, &policies, service, setting.port)
                     .filter(|effective| effective.mode == MtlsMode::Strict)
                     .map(|effective| (service, effective))
             });

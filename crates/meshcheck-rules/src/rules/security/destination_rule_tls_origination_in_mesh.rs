@@ -2,7 +2,7 @@ use meshcheck_model::{Kind, Mesh};
 
 use super::destination_tls::{TlsMode, mesh_services, server_mode, service_list, tls_settings};
 use super::mtls::{MtlsMode, PeerAuthentications};
-use super::workloads::workloads;
+use super::workloads::WorkloadIndex;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -52,7 +52,7 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let all = workloads(mesh);
+    let index = WorkloadIndex::new(mesh);
     let policies = PeerAuthentications::new(mesh);
     let originates =
         |mode: Option<TlsMode>| matches!(mode, Some(TlsMode::Simple | TlsMode::Mutual));
@@ -61,14 +61,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if !settings.iter().any(|setting| originates(setting.mode)) {
             continue;
         }
-        let services = mesh_services(mesh, &all, rule);
+        let services = mesh_services(mesh, &index, rule);
         if services.is_empty() {
             continue;
         }
         for setting in settings.iter().filter(|setting| originates(setting.mode)) {
             let mode = setting.mode.map(TlsMode::as_str).unwrap_or_default();
             let strict = services.iter().find_map(|service| {
-                server_mode(mesh, &all, &policies, service, setting.port)
+                server_mode(mesh, &index, &policies, service, setting.port)
                     .filter(|effective| effective.mode == MtlsMode::Strict)
                     .map(|effective| (service, effective))
             });

@@ -6,7 +6,7 @@ use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
 use super::mtls::{Effective, MtlsMode, PeerAuthentications};
-use super::workloads::{Workload, service_in_mesh, service_workloads};
+use super::workloads::{WorkloadIndex, service_in_mesh, service_workloads};
 
 /// A DestinationRule client TLS mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +143,7 @@ pub(crate) fn tls_settings(rule: &Resource) -> Vec<TlsSetting<'_>> {
 /// The in-mesh Services a DestinationRule's host stands for (several for a wildcard host).
 pub(crate) fn mesh_services<'a>(
     mesh: &'a Mesh,
-    all: &[Workload<'a>],
+    index: &WorkloadIndex<'a>,
     rule: &Resource,
 ) -> Vec<&'a Resource> {
     let Some(host) = str_field(rule.spec(), "host").filter(|host| !host.is_empty()) else {
@@ -154,7 +154,7 @@ pub(crate) fn mesh_services<'a>(
             .of_kind(Kind::Service)
             .filter(|service| {
                 host_covered_by(&to_fqdn(&service.namespace, service.name()), host)
-                    && service_in_mesh(mesh, all, service)
+                    && service_in_mesh(mesh, index, service)
             })
             .collect();
     }
@@ -162,7 +162,7 @@ pub(crate) fn mesh_services<'a>(
     match mesh.hosts.lookup(&rule.namespace, &export_to, host) {
         Some(target) if target.kind == Kind::Service => {
             let service = mesh.resource(target.resource);
-            if service_in_mesh(mesh, all, service) {
+            if service_in_mesh(mesh, index, service) {
                 vec![service]
             } else {
                 Vec::new()
@@ -188,13 +188,13 @@ fn target_port(service: &Resource, port: u32) -> u32 {
 /// only when every backing workload is STRICT. `None` when the input cannot tell.
 pub(crate) fn server_mode<'a>(
     mesh: &'a Mesh,
-    all: &[Workload<'a>],
+    index: &WorkloadIndex<'a>,
     policies: &PeerAuthentications<'a>,
     service: &Resource,
     port: Option<u32>,
 ) -> Option<Effective<'a>> {
     let container_port = port.map(|port| target_port(service, port));
-    let backing = service_workloads(mesh, all, service);
+    let backing = service_workloads(mesh, index, service);
     if backing.is_empty() {
         return policies.namespace_level(&service.namespace);
     }

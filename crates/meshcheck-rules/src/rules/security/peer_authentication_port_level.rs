@@ -5,7 +5,7 @@ use meshcheck_model::{Kind, Mesh, items};
 use serde_json::Value;
 
 use super::mtls::match_labels;
-use super::workloads::{service_selector, workloads};
+use super::workloads::{WorkloadIndex, service_selector};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -51,7 +51,7 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let all = workloads(mesh);
+    let index = WorkloadIndex::new(mesh);
     for policy in mesh.of_kind(Kind::PeerAuthentication) {
         let Some(ports) = policy
             .spec()
@@ -72,12 +72,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             );
             continue;
         };
-        let selected: Vec<_> = all
-            .iter()
-            .filter(|workload| {
-                workload.namespace() == policy.namespace
-                    && matches_labels(selector, workload.labels())
-            })
+        let selected: Vec<_> = index
+            .in_namespace(&policy.namespace)
+            .filter(|workload| matches_labels(selector, workload.labels()))
             .collect();
         let mut container_ports: BTreeSet<u64> = BTreeSet::new();
         for workload in &selected {

@@ -50,11 +50,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let mut candidates = workloads(mesh);
     // Pods of controllers in the input show whether a sidecar was added by hand.
     for pod in mesh.of_kind(Kind::Pod) {
-        if !candidates
-            .iter()
-            .any(|workload| std::ptr::eq(workload.resource, pod))
-            && pod.spec().get("hostNetwork").and_then(Value::as_bool) == Some(true)
-            && pod.spec().get("containers").is_some()
+        if pod.spec().get("hostNetwork").and_then(Value::as_bool) == Some(true)
+            && !candidates
+                .iter()
+                .any(|workload| std::ptr::eq(workload.resource, pod))
         {
             let workload = super::workloads::pod_workload(pod);
             if workload.container("istio-proxy").is_some() {

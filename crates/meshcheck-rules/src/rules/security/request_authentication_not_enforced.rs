@@ -1,7 +1,7 @@
 use meshcheck_model::{Kind, Mesh, Resource, items};
 
 use super::authz::{Action, Scope, rule_fields, rules};
-use super::workloads::workloads;
+use super::workloads::WorkloadIndex;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -77,7 +77,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .filter(|policy| requires_token(policy))
         .map(|policy| Scope::of(mesh, policy))
         .collect();
-    let all = workloads(mesh);
+    let index = WorkloadIndex::new(mesh);
     for authentication in mesh.of_kind(Kind::RequestAuthentication) {
         if items(authentication.spec().get("jwtRules"))
             .next()
@@ -99,10 +99,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 vec![scope.describe()]
             }
             _ => {
-                let targets: Vec<_> = all
-                    .iter()
-                    .filter(|workload| scope.covers(workload.namespace(), workload.labels()))
-                    .collect();
+                let targets = index.in_scope(&scope);
                 if targets.is_empty() {
                     if enforcing.iter().any(|candidate| candidate.contains(&scope)) {
                         continue;

@@ -1,6 +1,6 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use meshcheck_model::{Kind, Mesh, items};
+use meshcheck_model::{Kind, Mesh, Resource, items};
 use serde_json::Value;
 
 use super::workloads::{Workload, service_selector, workloads};
@@ -52,7 +52,7 @@ declare_rule! {
 }
 
 /// The ports a workload serves: its container ports and the target ports of its Services.
-fn served_ports(mesh: &Mesh, workload: &Workload) -> BTreeSet<String> {
+fn served_ports(services: &[&Resource], workload: &Workload) -> BTreeSet<String> {
     let mut ports = BTreeSet::new();
     for container in items(workload.pod_spec.get("containers")) {
         for port in items(container.get("ports")) {
@@ -61,12 +61,10 @@ fn served_ports(mesh: &Mesh, workload: &Workload) -> BTreeSet<String> {
             }
         }
     }
-    for service in mesh.of_kind(Kind::Service) {
-        if service.namespace != workload.namespace()
-            || !service_selector(service).is_some_and(|selector| {
-                meshcheck_model::selector::matches_labels(selector, workload.labels())
-            })
-        {
+    for service in services {
+        if !service_selector(service).is_some_and(|selector| {
+            meshcheck_model::selector::matches_labels(selector, workload.labels())
+        }) {
             continue;
         }
         for port in items(service.spec().get("ports")) {
@@ -93,6 +91,13 @@ fn list(value: &str) -> Vec<&str> {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    let mut services: HashMap<&str, Vec<&Resource>> = HashMap::new();
+    for service in mesh.of_kind(Kind::Service) {
+        services
+            .entry(&service.namespace)
+            .or_default()
+            .push(service);
+    }
     for workload in workloads(mesh) {
         if !workload.in_mesh(mesh) {
             continue;
@@ -141,7 +146,11 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
         if let Some(excluded) = workload.annotation("traffic.sidecar.istio.io/excludeInboundPorts")
         {
-            let served = served_ports(mesh, &workload);
+            let in_namespace = services
+                .get(workload.namespace())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let served = served_ports(in_namespace, &workload);
             let bypassed: Vec<&str> = list(excluded)
                 .into_iter()
                 .filter(|port| served.contains(*port))

@@ -2,9 +2,13 @@
 //! (each workload once), whether a namespace injects sidecars, whether a Service is served by
 //! mesh workloads, and whether the input shows the control plane at all.
 
+use std::collections::HashMap;
+
 use meshcheck_model::selector::{matches_labels, value_text};
 use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
 use serde_json::{Map, Value};
+
+use super::authz::Scope;
 
 /// Whether the input shows the mesh's control plane, so that the absence of a mesh-wide object
 /// (a root-namespace PeerAuthentication, say) means it does not exist rather than that it was not
@@ -141,7 +145,8 @@ fn template(resource: &Resource) -> Option<(&Value, &'static [&'static str])> {
 }
 
 /// Whether the input holds the controller of an object (so the controller's template stands for
-/// it): its owner, or for ReplicaSets and Jobs the Deployment or CronJob above that owner.
+/// it): its owner, or for ReplicaSets and Jobs the Deployment or CronJob that generated that
+/// owner (`<deployment>-<hash>`, `<cronjob>-<schedule time>`).
 fn controller_in_input(mesh: &Mesh, resource: &Resource) -> bool {
     items(resource.metadata().get("ownerReferences")).any(|owner| {
         let (Some(kind), Some(name)) = (str_field(owner, "kind"), str_field(owner, "name")) else {
@@ -149,12 +154,8 @@ fn controller_in_input(mesh: &Mesh, resource: &Resource) -> bool {
         };
         let namespace = resource.namespace.as_str();
         let generated_by = |parent: Kind| {
-            mesh.of_kind(parent).any(|candidate| {
-                candidate.namespace == namespace
-                    && name
-                        .strip_prefix(candidate.name())
-                        .and_then(|rest| rest.strip_prefix('-'))
-                        .is_some_and(|suffix| !suffix.is_empty() && !suffix.contains('-'))
+            name.rsplit_once('-').is_some_and(|(prefix, suffix)| {
+                !suffix.is_empty() && mesh.get(parent, namespace, prefix).is_some()
             })
         };
         match kind {
@@ -236,10 +237,75 @@ pub(crate) fn service_selector(service: &Resource) -> Option<&Map<String, Value>
         .filter(|selector| !selector.is_empty())
 }
 
+/// The workloads of the input, indexed by namespace (built once per rule run).
+pub(crate) struct WorkloadIndex<'a> {
+    pub all: Vec<Workload<'a>>,
+    by_namespace: HashMap<&'a str, Vec<usize>>,
+    /// (namespace, label key, label value) → workloads, to answer selectors without scanning.
+    by_label: HashMap<(&'a str, &'a str, String), Vec<usize>>,
+}
+
+impl<'a> WorkloadIndex<'a> {
+    pub(crate) fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
+        let all = workloads(mesh);
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_label: HashMap<(&str, &str, String), Vec<usize>> = HashMap::new();
+        for (index, workload) in all.iter().enumerate() {
+            by_namespace
+                .entry(workload.namespace())
+                .or_default()
+                .push(index);
+            for (key, value) in workload.labels() {
+                by_label
+                    .entry((workload.namespace(), key.as_str(), value_text(value)))
+                    .or_default()
+                    .push(index);
+            }
+        }
+        WorkloadIndex {
+            all,
+            by_namespace,
+            by_label,
+        }
+    }
+
+    /// The workloads of one namespace.
+    pub(crate) fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = &Workload<'a>> {
+        self.by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&index| &self.all[index])
+    }
+
+    /// The workloads a policy scope covers.
+    pub(crate) fn in_scope<'s>(&'s self, scope: &'s Scope) -> Vec<&'s Workload<'a>> {
+        match scope {
+            Scope::Mesh => self.all.iter().collect(),
+            Scope::Namespace(namespace) => self.in_namespace(namespace).collect(),
+            Scope::Workloads(namespace, selector) => {
+                let Some((key, value)) = selector.iter().next() else {
+                    return self.in_namespace(namespace).collect();
+                };
+                self.by_label
+                    .get(&(*namespace, key.as_str(), value_text(value)))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&index| &self.all[index])
+                    .filter(|workload| matches_labels(selector, workload.labels()))
+                    .collect()
+            }
+            Scope::Targets(_) => Vec::new(),
+        }
+    }
+}
+
 /// The workloads (pods, else templates) behind a Service.
 pub(crate) fn service_workloads<'a>(
     mesh: &'a Mesh,
-    all: &[Workload<'a>],
+    index: &WorkloadIndex<'a>,
     service: &Resource,
 ) -> Vec<Workload<'a>> {
     let Some(selector) = service_selector(service) else {
@@ -253,21 +319,20 @@ pub(crate) fn service_workloads<'a>(
     if !pods.is_empty() {
         return pods;
     }
-    all.iter()
-        .filter(|workload| {
-            workload.namespace() == service.namespace && matches_labels(selector, workload.labels())
-        })
+    index
+        .in_namespace(&service.namespace)
+        .filter(|workload| matches_labels(selector, workload.labels()))
         .copied()
         .collect()
 }
 
 /// Whether a Service is served by mesh workloads (sidecar or ambient): judged by its pods, else
 /// its pod templates, else its namespace's injection label.
-pub(crate) fn service_in_mesh(mesh: &Mesh, all: &[Workload<'_>], service: &Resource) -> bool {
+pub(crate) fn service_in_mesh(mesh: &Mesh, index: &WorkloadIndex<'_>, service: &Resource) -> bool {
     if service_selector(service).is_none() {
         return false;
     }
-    let backing = service_workloads(mesh, all, service);
+    let backing = service_workloads(mesh, index, service);
     if backing.is_empty() {
         return namespace_injected(mesh, &service.namespace)
             || mesh.namespace_in_ambient(&service.namespace);
@@ -333,5 +398,23 @@ spec: {containers: [{name: api, image: api}]}
         assert!(namespace_injected(&mesh, "a"));
         assert!(!namespace_injected(&mesh, "b"));
         assert!(!namespace_injected(&mesh, "c"));
+    }
+
+    #[test]
+    fn scope_lookups_use_the_label_index() {
+        let mesh = mesh(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop, labels: {app: web, tier: front}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: shop, labels: {app: web}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: other, labels: {app: web, tier: front}}\n",
+        );
+        let index = WorkloadIndex::new(&mesh);
+        let selector = serde_json::json!({"tier": "front", "app": "web"});
+        let scope = Scope::Workloads("shop", selector.as_object().unwrap());
+        let names: Vec<&str> = index
+            .in_scope(&scope)
+            .iter()
+            .map(|workload| workload.resource.name())
+            .collect();
+        assert_eq!(names, ["a"]);
+        assert_eq!(index.in_scope(&Scope::Namespace("shop")).len(), 2);
+        assert_eq!(index.in_scope(&Scope::Mesh).len(), 3);
     }
 }
