@@ -323,6 +323,20 @@ fn forbidden_kinds_are_recorded_and_collection_goes_on() {
         .unwrap();
     let report: Value = serde_json::from_slice(&analyze.stdout).unwrap();
     assert_eq!(report["input"]["kind"], "archive", "{}", report["input"]);
+    let gap_findings: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["category"] == "readiness" && finding["code"] == "MC608")
+        .filter_map(|finding| finding["message"].as_str())
+        .collect();
+    assert!(
+        gap_findings
+            .iter()
+            .any(|message| message.contains("could not list Secret")
+                && message.contains("forbidden")),
+        "{gap_findings:?}"
+    );
 }
 
 /// Stops the API server as soon as the first kind has been listed.
