@@ -1,6 +1,6 @@
 //! The go-live checklist: one item per readiness rule (`MC6xx`), passed when the rule found nothing.
 
-use meshcheck_model::CollectionGap;
+use meshcheck_model::{CollectionGap, InputSource, Kind, Mesh};
 use meshcheck_rules::{Category, Finding, RuleMeta, Severity};
 use serde::Serialize;
 
@@ -32,6 +32,9 @@ impl ItemStatus {
     }
 }
 
+/// Why items of a manifests-only input are not evaluated.
+pub const PARTIAL_NOTE: &str = "the input does not show the control plane (plain manifests without istiod or a mesh config), so mesh-wide items cannot be judged; analyze a cluster archive (meshcheck collect)";
+
 /// One checklist item.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChecklistItem {
@@ -49,12 +52,47 @@ pub struct ChecklistItem {
     pub docs_url: &'static str,
 }
 
+/// What the input can tell about the mesh as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// Unknown (no mesh at hand): a rule without findings passes.
+    Unknown,
+    /// The input shows the mesh's control plane: an absent finding means a pass.
+    WholeMesh,
+    /// Plain manifests without the control plane: readiness rules stay silent, so an absent
+    /// finding proves nothing.
+    Partial,
+}
+
+impl Evidence {
+    /// The readiness rules answer only when the input shows the mesh's control plane (their
+    /// `whole_mesh` condition, shared with the security rules): a collected cluster, an explicit
+    /// mesh config, or istiod in the root namespace.
+    pub fn of(mesh: &Mesh) -> Evidence {
+        let root = mesh.root_namespace();
+        let istiod_in_input = [Kind::Deployment, Kind::Pod]
+            .into_iter()
+            .flat_map(|kind| mesh.of_kind(kind))
+            .any(|resource| resource.namespace == root && resource.label("app") == Some("istiod"));
+        if mesh.mesh_config.explicit
+            || mesh.cluster.source != InputSource::Manifests
+            || istiod_in_input
+        {
+            Evidence::WholeMesh
+        } else {
+            Evidence::Partial
+        }
+    }
+}
+
 /// Builds the checklist from the readiness rules that ran and their findings. A rule with no
-/// finding whose input kinds the collector could not read is "not evaluated", not "pass".
+/// finding is "not evaluated", not "pass", when the collector could not read one of its input
+/// kinds or when the input does not show the whole mesh.
 pub fn checklist(
     rules: &[&'static RuleMeta],
     findings: &[Finding],
     gaps: &[CollectionGap],
+    evidence: Evidence,
 ) -> Vec<ChecklistItem> {
     rules
         .iter()
@@ -77,6 +115,8 @@ pub fn checklist(
                     ItemStatus::NotEvaluated,
                     Some(format!("could not collect {}", blind.join(", "))),
                 )
+            } else if evidence == Evidence::Partial {
+                (ItemStatus::NotEvaluated, Some(PARTIAL_NOTE.to_owned()))
             } else {
                 (ItemStatus::Pass, None)
             };
@@ -124,7 +164,7 @@ mod tests {
             namespace: None,
             reason: "forbidden".to_owned(),
         }];
-        let items = checklist(&rules, &findings, &gaps);
+        let items = checklist(&rules, &findings, &gaps, Evidence::WholeMesh);
         assert_eq!(items.len(), 3, "only readiness rules are items");
         assert_eq!(items[0].status, ItemStatus::Fail);
         assert_eq!(items[0].findings, 2);
@@ -136,5 +176,31 @@ mod tests {
         );
         assert_eq!(items[2].status, ItemStatus::Pass);
         assert_eq!(items[2].text, "A test rule");
+        // Without evidence of the whole mesh, silence is not a pass; a finding still fails.
+        let partial = checklist(&rules, &findings, &[], Evidence::Partial);
+        assert_eq!(partial[0].status, ItemStatus::Fail);
+        assert_eq!(partial[2].status, ItemStatus::NotEvaluated);
+        assert_eq!(partial[2].note.as_deref(), Some(PARTIAL_NOTE));
+        let unknown = checklist(&rules, &findings, &[], Evidence::Unknown);
+        assert_eq!(unknown[2].status, ItemStatus::Pass);
+    }
+
+    fn mesh(yaml: &str) -> Mesh {
+        let (objects, issues) =
+            meshcheck_input::parse_documents(&std::sync::Arc::from("t.yaml"), yaml);
+        assert!(issues.is_empty(), "{issues:?}");
+        Mesh::build(objects, Default::default())
+    }
+
+    #[test]
+    fn evidence_of_the_whole_mesh() {
+        let manifests = mesh(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n",
+        );
+        assert_eq!(Evidence::of(&manifests), Evidence::Partial);
+        let with_istiod = mesh(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod, namespace: istio-system, labels: {app: istiod}}\nspec: {}\n",
+        );
+        assert_eq!(Evidence::of(&with_istiod), Evidence::WholeMesh);
     }
 }

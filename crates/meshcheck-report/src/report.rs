@@ -6,7 +6,7 @@ use meshcheck_model::{ClusterInfo, Mesh};
 use meshcheck_rules::{Category, Finding, RuleMeta, Severity, registry};
 use serde::Serialize;
 
-use crate::checklist::{ChecklistItem, checklist};
+use crate::checklist::{ChecklistItem, Evidence, ItemStatus, checklist};
 use crate::inventory::Inventory;
 use crate::score::{Score, score};
 
@@ -128,7 +128,7 @@ impl Report {
         input: InputSummary,
     ) -> Report {
         let summary = Summary::new(&findings, &rules);
-        let checklist = checklist(&rules, &findings, &[]);
+        let checklist = checklist(&rules, &findings, &[], Evidence::Unknown);
         Report {
             findings,
             summary,
@@ -144,9 +144,23 @@ impl Report {
     /// which checklist items could not be evaluated because a kind could not be collected.
     pub fn with_mesh(mut self, mesh: &Mesh) -> Report {
         self.inventory = Some(Inventory::of(mesh));
+        self.checklist = checklist(
+            &self.rules,
+            &self.findings,
+            &mesh.cluster.collection_gaps,
+            Evidence::of(mesh),
+        );
         if mesh.cluster != ClusterInfo::default() {
-            self.checklist = checklist(&self.rules, &self.findings, &mesh.cluster.collection_gaps);
             self.cluster = Some(mesh.cluster.clone());
+        }
+        // A readiness score of 100 would claim what nothing checked.
+        if !self.checklist.is_empty()
+            && self
+                .checklist
+                .iter()
+                .all(|item| item.status == ItemStatus::NotEvaluated)
+        {
+            self.summary.score.not_assessed(Category::Readiness);
         }
         self
     }

@@ -106,6 +106,17 @@ impl Score {
     pub fn category(&self, category: Category) -> &CategoryScore {
         &self.categories[&category]
     }
+
+    /// Marks a category as not assessed (its rules ran but the input could not answer them). It
+    /// has no findings then, so the overall score is unchanged.
+    pub fn not_assessed(&mut self, category: Category) {
+        if let Some(entry) = self.categories.get_mut(&category)
+            && entry.findings == 0
+        {
+            entry.score = None;
+            entry.grade = None;
+        }
+    }
 }
 
 /// The penalty of one rule's findings: worst first, each further one decayed by [`REPEAT_DECAY`].

@@ -79,6 +79,17 @@ fn json_has_score_checklist_and_inventory() {
         broken["inventory"]["proxy_versions"][0]["version"],
         "1.24.2"
     );
+    // Plain manifests without istiod cannot show the whole mesh: the readiness rules stay silent,
+    // and the checklist says so instead of passing.
+    let checklist = broken["checklist"].as_array().unwrap();
+    assert!(
+        !checklist.is_empty(),
+        "the readiness rules are in the catalog"
+    );
+    for item in checklist {
+        assert_eq!(item["status"], "not-evaluated", "{item}");
+    }
+    assert!(broken["summary"]["score"]["categories"]["readiness"]["score"].is_null());
 }
 
 #[test]
@@ -162,4 +173,41 @@ fn sarif_validates_against_the_official_schema() {
                 .len()
         );
     }
+}
+
+#[test]
+fn every_format_renders_for_an_archive() {
+    let dir = workspace().join("target/report-formats");
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = dir.join("bookinfo-broken.tar.zst");
+    let _ = std::fs::remove_file(&archive);
+    meshcheck(&[
+        "pack",
+        "examples/bookinfo-broken/",
+        "-o",
+        archive.to_str().unwrap(),
+    ]);
+    let path = archive.to_str().unwrap();
+    let report: Value = serde_json::from_str(&meshcheck(&["analyze", path, "-o", "json"])).unwrap();
+    assert_eq!(report["input"]["kind"], "archive");
+    // Packed manifests are still manifests (the archive says so): the checklist is not judged,
+    // exactly as for the directory.
+    assert_eq!(report["cluster"]["source"], "manifests");
+    for item in report["checklist"].as_array().unwrap() {
+        assert_eq!(item["status"], "not-evaluated", "{item}");
+    }
+    let findings = report["findings"].as_array().unwrap().len();
+    assert!(meshcheck(&["analyze", path]).contains("Health score"));
+    assert!(meshcheck(&["analyze", path, "-o", "markdown"]).contains("### Go-live checklist"));
+    assert!(
+        meshcheck(&["analyze", path, "-o", "junit"]).contains("<testsuites name=\"meshcheck\"")
+    );
+    let sarif: Value = serde_json::from_str(&meshcheck(&["analyze", path, "-o", "sarif"])).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        findings
+    );
+    let html = meshcheck(&["analyze", path, "-o", "html"]);
+    assert!(html.contains("<dt>Input</dt><dd>archive</dd>"));
+    assert_eq!(html.matches("<tr class=\"finding\"").count(), findings);
 }
