@@ -71,9 +71,17 @@ pub fn control_planes(mesh: &Mesh) -> Vec<ControlPlane<'_>> {
             }
         }
     }
-    workloads.extend(orphan_pods(mesh, &workloads, |pod| {
-        is_istiod_labels(pod.labels())
-    }));
+    // istiod pods no controller accounts for, found through the pod label index.
+    let mut candidates: Vec<&Resource> = Vec::new();
+    for (key, value) in [("app", "istiod"), ("istio", "pilot")] {
+        let mut selector = Map::new();
+        selector.insert(key.to_owned(), Value::String(value.to_owned()));
+        candidates.extend(mesh.pods_matching(None, &selector));
+    }
+    // Resources live in one Vec: address order is input order.
+    candidates.sort_by_key(|pod| *pod as *const Resource);
+    candidates.dedup_by_key(|pod| *pod as *const Resource);
+    workloads.extend(group_orphans(&workloads, candidates));
     workloads
         .into_iter()
         .map(|workload| {
@@ -100,19 +108,27 @@ fn orphan_pods<'m>(
     known: &[Workload<'m>],
     wanted: impl Fn(&Resource) -> bool,
 ) -> Vec<Workload<'m>> {
+    let candidates = mesh.of_kind(Kind::Pod).filter(|pod| wanted(pod)).collect();
+    group_orphans(known, candidates)
+}
+
+/// `candidates` that none of `known` covers, grouped by namespace and revision (input order).
+fn group_orphans<'m>(
+    known: &[Workload<'m>],
+    mut candidates: Vec<&'m Resource>,
+) -> Vec<Workload<'m>> {
     let covered: HashSet<*const Resource> = known
         .iter()
         .flat_map(|workload| workload.pods.iter().map(|pod| *pod as *const Resource))
         .collect();
+    candidates.retain(|pod| !covered.contains(&(*pod as *const Resource)));
     let mut groups: BTreeMap<(String, String), Vec<&Resource>> = BTreeMap::new();
-    for pod in mesh.of_kind(Kind::Pod) {
-        if wanted(pod) && !covered.contains(&(pod as *const Resource)) {
-            let revision = pod.label("istio.io/rev").unwrap_or(DEFAULT_REVISION);
-            groups
-                .entry((pod.namespace.clone(), revision.to_owned()))
-                .or_default()
-                .push(pod);
-        }
+    for pod in candidates {
+        let revision = pod.label("istio.io/rev").unwrap_or(DEFAULT_REVISION);
+        groups
+            .entry((pod.namespace.clone(), revision.to_owned()))
+            .or_default()
+            .push(pod);
     }
     groups.into_values().map(Workload::of_pods).collect()
 }
@@ -290,13 +306,14 @@ fn proxy_revision(pod: &Resource) -> String {
     if let Some(revision) = pod.label("istio.io/rev").filter(|rev| !rev.is_empty()) {
         return revision.to_owned();
     }
+    // The injector writes `"revision":"<rev>"` into its status annotation; a substring search
+    // spares parsing the JSON of every pod.
     pod.annotation("sidecar.istio.io/status")
-        .and_then(|status| serde_json::from_str::<Value>(status).ok())
         .and_then(|status| {
-            status
-                .get("revision")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+            let start = status.find("\"revision\"")? + "\"revision\"".len();
+            let rest = status[start..].trim_start().strip_prefix(':')?.trim_start();
+            let rest = rest.strip_prefix('"')?;
+            Some(rest[..rest.find('"')?].to_owned())
         })
         .filter(|revision| !revision.is_empty())
         .unwrap_or_else(|| DEFAULT_REVISION.to_owned())
