@@ -306,3 +306,63 @@ fn proxy_stats_feed_the_envoy_stats_rules() {
         "{stderr}"
     );
 }
+
+#[test]
+fn advisories_file_replaces_the_bundled_bulletins() {
+    let istiod = temp_file(
+        "istiod-1-24-1.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod, namespace: istio-system}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: istiod}}\n  template:\n    metadata: {labels: {app: istiod, istio: pilot}}\n    spec:\n      containers:\n      - name: discovery\n        image: docker.io/istio/pilot:1.24.1\n",
+    );
+    let istiod = istiod.to_str().unwrap();
+    let advisory = |output: &Output| -> Value {
+        json(output)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|finding| finding["code"] == "MC290")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+
+    let bundled = advisory(&meshcheck(&["analyze", istiod, "-o", "json"]));
+    let message = bundled["message"].as_str().unwrap();
+    assert!(message.contains("ISTIO-SECURITY-2024-007"), "{message}");
+    assert!(message.contains("advisory data as of 2026-"), "{message}");
+
+    let file = temp_file(
+        "advisories.json",
+        r#"{"source": "internal mirror", "data_as_of": "2027-01-15", "bulletins": [
+            {"id": "TEST-2027-001", "date": "2027-01-10", "summary": "test", "cves": ["CVE-2027-0001"],
+             "cvss": 9.8, "components": ["control-plane"],
+             "affected": [{"from": "1.24.0", "through": "1.24.9", "fixed": "1.24.10"}]}]}"#,
+    );
+    let custom = advisory(&meshcheck(&[
+        "analyze",
+        istiod,
+        "--advisories",
+        file.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    let message = custom["message"].as_str().unwrap();
+    assert!(message.contains("TEST-2027-001"), "{message}");
+    assert!(!message.contains("ISTIO-SECURITY"), "{message}");
+    assert!(message.contains("upgrade to 1.24.10 or later"), "{message}");
+    assert!(
+        message.contains("advisory data as of 2027-01-15"),
+        "{message}"
+    );
+    assert_eq!(custom["severity"], "critical");
+
+    let broken = temp_file(
+        "broken-advisories.json",
+        "{\"source\": \"x\",\n  \"bulletins\": [\n",
+    );
+    let output = meshcheck(&["analyze", istiod, "--advisories", broken.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("broken-advisories.json:3:"),
+        "error should name file and line: {stderr}"
+    );
+}
