@@ -229,6 +229,16 @@ status:
     }
 
     #[test]
+    fn control_plane_version_from_install_labels() {
+        let mesh = mesh(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod, namespace: istio-system, labels: {helm.sh/chart: istiod-1.26.3}}\nspec:\n  template:\n    metadata: {labels: {app: istiod}}\n    spec:\n      containers: [{name: discovery, image: 'registry.local/istio/pilot@sha256:0123'}]\n",
+            ClusterInfo::default(),
+        );
+        let planes = control_planes(&mesh);
+        assert_eq!(planes[0].version.as_ref().unwrap().to_string(), "1.26.3");
+    }
+
+    #[test]
     fn gateway_roles() {
         let labels = |value: serde_json::Value| value.as_object().unwrap().clone();
         let none = serde_json::Map::new();

@@ -96,10 +96,28 @@ pub fn control_planes(mesh: &Mesh) -> Vec<ControlPlane<'_>> {
                 .discovery_container()
                 .and_then(|(_, container)| str_field(container, "image"));
             plane.image = image;
-            plane.version = image.and_then(image_version);
+            plane.version = image
+                .and_then(image_version)
+                .or_else(|| version_from_labels(&plane.workload));
             plane
         })
         .collect()
+}
+
+/// The Istio version install labels record, for images pinned by digest or retagged: Helm's
+/// `app.kubernetes.io/version` and `helm.sh/chart: istiod-<version>`, istioctl's
+/// `operator.istio.io/version`.
+fn version_from_labels(workload: &Workload) -> Option<Version> {
+    let labels = |key: &str| workload.label(key);
+    labels("app.kubernetes.io/version")
+        .or_else(|| labels("operator.istio.io/version"))
+        .and_then(Version::parse)
+        .or_else(|| {
+            labels("helm.sh/chart")
+                .and_then(|chart| chart.strip_prefix("istiod-"))
+                .and_then(Version::parse)
+        })
+        .filter(|version| version.patch.is_some())
 }
 
 /// Pods matching `wanted` that none of `known` covers, grouped by namespace and revision.

@@ -1,4 +1,4 @@
-use meshcheck_model::inventory::{control_planes, kubernetes_version};
+use meshcheck_model::inventory::{control_planes, kubernetes_version, nodes};
 use meshcheck_model::{Kind, Mesh};
 
 use super::common::{describe_plane, report_plane_image};
@@ -8,8 +8,9 @@ use crate::{Sink, declare_rule};
 declare_rule! {
     /// ## What it does
     /// Compares the cluster's Kubernetes version (from the collector: the API server's
-    /// `gitVersion`, vendor suffixes such as `-gke.1043002` ignored) with the Kubernetes versions
-    /// Istio's support table lists for the control plane's minor release.
+    /// `gitVersion`, vendor suffixes such as `-gke.1043002` ignored; without it, the newest
+    /// kubelet version of the Nodes) with the Kubernetes versions Istio's support table lists
+    /// for the control plane's minor release.
     ///
     /// ## Why is this bad?
     /// Istio is tested against, and relies on APIs of, a window of about four Kubernetes minor
@@ -28,7 +29,7 @@ declare_rule! {
         summary: "The Kubernetes version must be one the Istio release supports",
         istio_analyzer: None,
         istio_codes: &[],
-        inputs: &[Kind::Deployment, Kind::Pod],
+        inputs: &[Kind::Deployment, Kind::Pod, Kind::Node],
         docs_url: "https://istio.io/latest/docs/releases/supported-releases/#support-status-of-istio-releases",
         remediation: "Run an Istio release whose supported Kubernetes versions include the cluster's (upgrade Istio, or Kubernetes when it is older than Istio's window).",
         check: check,
@@ -36,8 +37,21 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let Some(kubernetes) = kubernetes_version(mesh) else {
-        return;
+    // Without the API server's version, the newest kubelet stands in for it (kubelets are never
+    // newer than a supported API server).
+    let (kubernetes, source) = match kubernetes_version(mesh) {
+        Some(version) => (version, ""),
+        None => match nodes(mesh)
+            .into_iter()
+            .filter_map(|node| node.kubelet_version)
+            .max()
+        {
+            Some(version) => (
+                version,
+                " (its newest kubelet; the API server version is not in the input)",
+            ),
+            None => return,
+        },
     };
     let table = releases();
     for plane in control_planes(mesh) {
@@ -62,7 +76,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             sink,
             &plane,
             format!(
-                "{} runs Istio {}, which supports Kubernetes {}; the cluster runs Kubernetes {kubernetes}, which {direction} (release data as of {})",
+                "{} runs Istio {}, which supports Kubernetes {}; the cluster runs Kubernetes {kubernetes}{source}, which {direction} (release data as of {})",
                 describe_plane(&plane),
                 version.minor_text(),
                 release.kubernetes_range(),
