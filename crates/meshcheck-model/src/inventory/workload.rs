@@ -128,7 +128,9 @@ impl<'m> Workload<'m> {
     /// `status.availableReplicas` of the controller, when the input carries status.
     pub fn available_replicas(&self) -> Option<i64> {
         let status = self.controller?.value().get("status")?;
-        if !status.is_object() {
+        // `status: {}` (client-side dry runs) says nothing; a controller that reported has
+        // `observedGeneration` or `replicas`.
+        if status.get("observedGeneration").is_none() && status.get("replicas").is_none() {
             return None;
         }
         Some(
