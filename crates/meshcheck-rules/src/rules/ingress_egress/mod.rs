@@ -2,8 +2,10 @@
 
 mod egress_gateway_absent;
 mod egress_gateway_bypassed;
+mod egress_gateway_exposed;
 mod egress_plaintext_http;
 mod gateway_https_redirect;
+mod gateway_port_protocol_conflict;
 mod gateway_route_kind;
 mod gateway_selector_missing;
 mod gateway_sni_host_overlap;
@@ -32,4 +34,6 @@ pub static RULES: &[&crate::Rule] = &[
     &service_entry_port_protocol::SERVICE_ENTRY_PORT_PROTOCOL,
     &egress_plaintext_http::EGRESS_PLAINTEXT_HTTP,
     &gateway_sni_host_overlap::GATEWAY_SNI_HOST_OVERLAP,
+    &egress_gateway_exposed::EGRESS_GATEWAY_EXPOSED,
+    &gateway_port_protocol_conflict::GATEWAY_PORT_PROTOCOL_CONFLICT,
 ];

@@ -1,5 +1,6 @@
 //! Security posture: advisories, mTLS, authorization, authentication, workload hardening (MC2xx).
 
+mod authentication_policy_targets;
 mod authorization_allow_all;
 mod authorization_allow_negative_match;
 mod authorization_custom_provider;
@@ -37,7 +38,7 @@ pub(crate) mod workloads;
 /// This family's rules, in code order.
 pub static RULES: &[&crate::Rule] = &[
     &mesh_mtls::MESH_MTLS_NOT_STRICT,
-    &peer_authentication_weakening::PEER_AUTHENTICATION_WEAKENS_STRICT,
+    &peer_authentication_weakening::PEER_AUTHENTICATION_WEAKENS_MTLS,
     &destination_rule_tls_disabled::DESTINATION_RULE_TLS_DISABLED,
     &destination_rule_tls_origination_in_mesh::DESTINATION_RULE_TLS_ORIGINATION_IN_MESH,
     &authorization_default_deny::AUTHORIZATION_DEFAULT_DENY_MISSING,
@@ -63,4 +64,5 @@ pub static RULES: &[&crate::Rule] = &[
     &istiod_debug_endpoints::ISTIOD_DEBUG_ENDPOINTS,
     &authorization_default_service_account::AUTHORIZATION_DEFAULT_SERVICE_ACCOUNT,
     &authorization_http_fields_on_tcp::AUTHORIZATION_HTTP_FIELDS_ON_TCP,
+    &authentication_policy_targets::AUTHENTICATION_POLICY_TARGETS,
 ];

@@ -6,11 +6,14 @@ use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
     /// ## What it does
-    /// Finds namespace and workload PeerAuthentications that weaken STRICT mutual TLS inherited
-    /// from above: a namespace policy `PERMISSIVE`/`DISABLE` under a STRICT mesh-wide policy, a
-    /// workload policy `PERMISSIVE`/`DISABLE` under a STRICT namespace (or mesh), and
-    /// `portLevelMtls` entries that do the same for single ports of a STRICT workload. `DISABLE`
-    /// is an error, `PERMISSIVE` a warning.
+    /// Finds namespace and workload PeerAuthentications that weaken mutual TLS:
+    /// - under STRICT inherited from above, a namespace policy `PERMISSIVE`/`DISABLE` (under a
+    ///   STRICT mesh-wide policy), a workload policy `PERMISSIVE`/`DISABLE` (under a STRICT
+    ///   namespace or mesh), and `portLevelMtls` entries that do the same for single ports of a
+    ///   STRICT workload: `DISABLE` is an error, `PERMISSIVE` a warning;
+    /// - elsewhere (PERMISSIVE mesh, or a mesh-wide mode the input does not show), `DISABLE` on
+    ///   a namespace, workload or port (warning): it turns mutual TLS off even for clients with
+    ///   a sidecar.
     ///
     /// ## Why is this bad?
     /// Exceptions silently reopen plaintext access to what the mesh-wide policy was meant to
@@ -32,12 +35,12 @@ declare_rule! {
     /// spec:
     ///   mtls: {mode: DISABLE}     # the mesh-wide policy says STRICT
     /// ```
-    pub static PEER_AUTHENTICATION_WEAKENS_STRICT = {
+    pub static PEER_AUTHENTICATION_WEAKENS_MTLS = {
         code: "MC202",
-        name: "peer-authentication-weakens-strict",
+        name: "peer-authentication-weakens-mtls",
         category: Security,
         severity: Warning,
-        summary: "Namespace and workload PeerAuthentications must not reopen plaintext under STRICT mTLS",
+        summary: "Namespace and workload PeerAuthentications must not reopen plaintext under STRICT mTLS or disable mTLS",
         istio_analyzer: None,
         istio_codes: &[],
         inputs: &[Kind::PeerAuthentication, Kind::Deployment, Kind::Pod, Kind::ConfigMap],
@@ -81,22 +84,41 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             }
             policies.mesh_level()
         };
-        let Some(parent) = parent else {
-            continue;
-        };
         let own = policy_mode(policy);
-        if parent.mode == MtlsMode::Strict && weakens(own) {
-            report_mode(sink, policy, own, &parent, workload_level);
+        match parent {
+            Some(parent) if parent.mode == MtlsMode::Strict && weakens(own) => {
+                report_mode(sink, policy, own, &parent, workload_level);
+            }
+            _ if own == MtlsMode::Disable => report_disable(sink, policy, workload_level),
+            _ => {}
         }
         if workload_level {
-            let inherited = if own == MtlsMode::Unset {
-                parent.mode
-            } else {
-                own
+            let inherited = match (own, parent) {
+                (MtlsMode::Unset, Some(parent)) => Some(parent.mode),
+                (MtlsMode::Unset, None) => None,
+                (own, _) => Some(own),
             };
-            check_ports(sink, policy, inherited, &parent);
+            check_ports(sink, policy, inherited, parent.as_ref());
         }
     }
+}
+
+/// `DISABLE` where nothing above enforces STRICT: mutual TLS is turned off all the same.
+fn report_disable(sink: &mut Sink, policy: &Resource, workload_level: bool) {
+    let scope = if workload_level {
+        "the workloads it selects"
+    } else {
+        "every workload of the namespace"
+    };
+    sink.report(
+        policy,
+        &["spec", "mtls", "mode"],
+        format!(
+            "PeerAuthentication {}/{} disables mutual TLS for {scope}: clients send plaintext and identity-based authorization cannot apply",
+            policy.namespace,
+            policy.name()
+        ),
+    );
 }
 
 fn report_mode(
@@ -125,11 +147,14 @@ fn report_mode(
     .severity(severity(mode));
 }
 
-/// `portLevelMtls` exceptions on a workload whose mode is STRICT.
-fn check_ports(sink: &mut Sink, policy: &Resource, workload_mode: MtlsMode, parent: &Effective) {
-    if workload_mode != MtlsMode::Strict {
-        return;
-    }
+/// `portLevelMtls` exceptions: PERMISSIVE or DISABLE on a STRICT workload, DISABLE anywhere.
+fn check_ports(
+    sink: &mut Sink,
+    policy: &Resource,
+    workload_mode: Option<MtlsMode>,
+    parent: Option<&Effective>,
+) {
+    let strict = workload_mode == Some(MtlsMode::Strict);
     let Some(ports) = policy
         .spec()
         .get("portLevelMtls")
@@ -139,13 +164,26 @@ fn check_ports(sink: &mut Sink, policy: &Resource, workload_mode: MtlsMode, pare
     };
     for (port, setting) in ports {
         let mode = MtlsMode::parse(setting.get("mode"));
+        if !strict {
+            if mode == MtlsMode::Disable {
+                sink.report(
+                    policy,
+                    &["spec", "portLevelMtls", port, "mode"],
+                    format!(
+                        "PeerAuthentication {}/{} disables mutual TLS on port {port}: clients send plaintext to it",
+                        policy.namespace,
+                        policy.name()
+                    ),
+                );
+            }
+            continue;
+        }
         if !weakens(mode) {
             continue;
         }
-        let origin = if policy_mode(policy) == MtlsMode::Strict {
-            "the policy itself".to_owned()
-        } else {
-            parent.origin()
+        let origin = match parent {
+            Some(parent) if policy_mode(policy) != MtlsMode::Strict => parent.origin(),
+            _ => "the policy itself".to_owned(),
         };
         sink.report(
             policy,
@@ -167,14 +205,14 @@ mod tests {
     use crate::testing::check;
 
     #[test]
-    fn exceptions_need_a_strict_parent() {
+    fn permissive_exceptions_need_a_strict_parent() {
         let workload = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: db, namespace: shop}\nspec:\n  selector: {matchLabels: {app: db}}\n  mtls: {mode: PERMISSIVE}\n";
         // Without any namespace or mesh policy the parent is unknown (files only).
-        assert!(check(&PEER_AUTHENTICATION_WEAKENS_STRICT, workload).is_empty());
+        assert!(check(&PEER_AUTHENTICATION_WEAKENS_MTLS, workload).is_empty());
         let strict_namespace = format!(
             "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: shop}}\nspec: {{mtls: {{mode: STRICT}}}}\n---\n{workload}"
         );
-        let findings = check(&PEER_AUTHENTICATION_WEAKENS_STRICT, &strict_namespace);
+        let findings = check(&PEER_AUTHENTICATION_WEAKENS_MTLS, &strict_namespace);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].severity, Severity::Warning);
         assert!(
@@ -184,5 +222,13 @@ mod tests {
             "{}",
             findings[0].message
         );
+    }
+
+    #[test]
+    fn disable_is_reported_without_strict_parent() {
+        let yaml = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: legacy}\nspec: {mtls: {mode: DISABLE}}\n";
+        let findings = check(&PEER_AUTHENTICATION_WEAKENS_MTLS, yaml);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Warning);
     }
 }
