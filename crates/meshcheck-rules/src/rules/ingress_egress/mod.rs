@@ -12,6 +12,8 @@ mod gateway_sni_host_overlap;
 mod gateway_tls_version;
 mod gateway_weak_ciphers;
 mod gateway_wildcard_hosts;
+mod k8s_gateway_routes_from_all;
+mod kubernetes_ingress_to_mesh;
 mod outbound_allow_any;
 mod service_entry_port_protocol;
 mod service_entry_wildcard_host;
@@ -36,4 +38,6 @@ pub static RULES: &[&crate::Rule] = &[
     &gateway_sni_host_overlap::GATEWAY_SNI_HOST_OVERLAP,
     &egress_gateway_exposed::EGRESS_GATEWAY_EXPOSED,
     &gateway_port_protocol_conflict::GATEWAY_PORT_PROTOCOL_CONFLICT,
+    &kubernetes_ingress_to_mesh::KUBERNETES_INGRESS_TO_MESH,
+    &k8s_gateway_routes_from_all::K8S_GATEWAY_ROUTES_FROM_ALL,
 ];
