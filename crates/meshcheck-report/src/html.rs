@@ -18,7 +18,7 @@ use crate::report::{location_text, resource_text};
 use crate::svg::{self, Segment, StackedRow};
 
 /// Rows rendered per rule group; the rest are counted ("and N more"), and are in `--output json`.
-pub const ROWS_PER_GROUP: usize = 250;
+pub const ROWS_PER_GROUP: usize = 500;
 
 /// Critical and error findings listed in the executive summary.
 const TOP_FINDINGS: usize = 10;
@@ -185,6 +185,61 @@ fn row(finding: &Finding, rule_remediation: &str) -> Row {
     }
 }
 
+/// The findings to lead with (sorted worst first): one per rule before a second of any rule, so
+/// that one rule with a thousand findings does not hide the others.
+fn top_findings<'f>(serious: &[&'f Finding], limit: usize) -> Vec<&'f Finding> {
+    let mut seen = std::collections::HashSet::new();
+    let (first_of_rule, repeats): (Vec<&Finding>, Vec<&Finding>) = serious
+        .iter()
+        .copied()
+        .partition(|finding| seen.insert(finding.code));
+    let mut top: Vec<&Finding> = first_of_rule.into_iter().take(limit).collect();
+    let room = limit - top.len();
+    top.extend(repeats.into_iter().take(room));
+    top.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
+    top
+}
+
+/// At most `limit` of a rule's findings (sorted worst first): the worst severities first, and
+/// within a severity taken in turn from each namespace, so that filtering the page by namespace
+/// still shows examples from every namespace. The result keeps the input order.
+fn sample<'f>(findings: &[&'f Finding], limit: usize) -> Vec<&'f Finding> {
+    if findings.len() <= limit {
+        return findings.to_vec();
+    }
+    let mut chosen = vec![false; findings.len()];
+    let mut left = limit;
+    for severity in Severity::ALL {
+        // Indexes of this severity's findings, queued per namespace.
+        let mut queues: BTreeMap<Option<String>, std::collections::VecDeque<usize>> =
+            BTreeMap::new();
+        for (index, finding) in findings.iter().enumerate() {
+            if finding.severity == severity {
+                queues
+                    .entry(namespace_of(finding))
+                    .or_default()
+                    .push_back(index);
+            }
+        }
+        while left > 0 && queues.values().any(|queue| !queue.is_empty()) {
+            for queue in queues.values_mut() {
+                if left == 0 {
+                    break;
+                }
+                if let Some(index) = queue.pop_front() {
+                    chosen[index] = true;
+                    left -= 1;
+                }
+            }
+        }
+    }
+    findings
+        .iter()
+        .zip(chosen)
+        .filter_map(|(finding, chosen)| chosen.then_some(*finding))
+        .collect()
+}
+
 fn groups(findings: &[&Finding], rules: &BTreeMap<&str, &RuleMeta>) -> Vec<Group> {
     let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for finding in findings {
@@ -229,9 +284,8 @@ fn groups(findings: &[&Finding], rules: &BTreeMap<&str, &RuleMeta>) -> Vec<Group
                 total: findings.len(),
                 counts: counts.join(", "),
                 docs_url: first.docs_url,
-                rows: findings
-                    .iter()
-                    .take(ROWS_PER_GROUP)
+                rows: sample(&findings, ROWS_PER_GROUP)
+                    .into_iter()
                     .map(|finding| row(finding, &remediation))
                     .collect(),
                 more: findings.len().saturating_sub(ROWS_PER_GROUP),
@@ -397,9 +451,8 @@ pub fn render_html(report: &Report) -> String {
         .iter()
         .filter(|finding| finding.severity >= Severity::Error)
         .collect();
-    let top = serious
-        .iter()
-        .take(TOP_FINDINGS)
+    let top = top_findings(&serious, TOP_FINDINGS)
+        .into_iter()
         .map(|finding| TopFinding {
             severity: finding.severity.as_str(),
             code: finding.code,
@@ -612,7 +665,57 @@ mod tests {
         );
         assert!(html.contains(&format!("…and {} more findings", 6000 - ROWS_PER_GROUP)));
         assert!(html.contains("<span class=\"shown\">6000</span>"));
-        assert!(html.len() < 400_000, "{} bytes", html.len());
+        // Every namespace keeps examples on the page.
+        for namespace in 0..100 {
+            assert!(
+                html.contains(&format!("data-ns=\"ns-{namespace}\"")),
+                "ns-{namespace}"
+            );
+        }
+        assert!(html.len() < 600_000, "{} bytes", html.len());
+    }
+
+    #[test]
+    fn samples_prefer_the_worst_and_spread_over_namespaces() {
+        let mut findings: Vec<Finding> = (0..30)
+            .map(|index| {
+                on(
+                    &format!("gw-{index:02}"),
+                    if index < 20 { "a" } else { "b" },
+                )
+            })
+            .collect();
+        for finding in findings.iter_mut().take(5) {
+            finding.severity = Severity::Warning;
+        }
+        findings.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
+        let refs: Vec<&Finding> = findings.iter().collect();
+        let picked = sample(&refs, 10);
+        assert_eq!(picked.len(), 10);
+        assert!(
+            picked
+                .iter()
+                .all(|finding| finding.severity == Severity::Error)
+        );
+        let in_b = picked
+            .iter()
+            .filter(|finding| finding.scope_namespace.as_deref() == Some("b"))
+            .count();
+        assert_eq!(in_b, 5, "namespaces take turns");
+        assert_eq!(sample(&refs, 40).len(), 30);
+    }
+
+    #[test]
+    fn top_findings_cover_each_rule_first() {
+        let mut findings: Vec<Finding> =
+            (0..12).map(|index| on(&format!("a{index}"), "x")).collect();
+        let mut other = on("b", "x");
+        other.code = "MC902";
+        findings.push(other);
+        let refs: Vec<&Finding> = findings.iter().collect();
+        let top = top_findings(&refs, 10);
+        assert_eq!(top.len(), 10);
+        assert!(top.iter().any(|finding| finding.code == "MC902"));
     }
 
     #[test]
