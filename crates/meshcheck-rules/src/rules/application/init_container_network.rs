@@ -2,7 +2,7 @@ use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
 use super::injector::istiod_native_sidecars;
-use super::workload::{Workload, mesh_workloads};
+use super::workload::{Workload, any_pod, mesh_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -129,6 +129,17 @@ fn runs_as_proxy_user(workload: &Workload, container: &Value) -> bool {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    let any_app_init = any_pod(mesh, |_, spec| {
+        items(spec.get("initContainers")).any(|container| {
+            !matches!(
+                str_field(container, "name"),
+                Some("istio-init" | "istio-validation" | "istio-proxy")
+            )
+        })
+    });
+    if !any_app_init {
+        return;
+    }
     let native_everywhere = istiod_native_sidecars(mesh);
     for workload in mesh_workloads(mesh) {
         if native_everywhere

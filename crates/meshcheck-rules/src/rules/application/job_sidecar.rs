@@ -71,7 +71,12 @@ fn native_proxy(workload: &Workload) -> bool {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    if istiod_native_sidecars(mesh) {
+    let any_job = mesh.count(Kind::Job) + mesh.count(Kind::CronJob) > 0
+        || mesh.of_kind(Kind::Pod).any(|pod| {
+            items(pod.metadata().get("ownerReferences"))
+                .any(|owner| str_field(owner, "kind") == Some("Job"))
+        });
+    if !any_job || istiod_native_sidecars(mesh) {
         return;
     }
     for workload in workloads(mesh) {

@@ -80,6 +80,12 @@ fn probe_port(container: &Value, probe: &Value) -> Option<u64> {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    let any_strict = mesh
+        .of_kind(Kind::PeerAuthentication)
+        .any(|policy| policy.spec().to_string().contains("STRICT"));
+    if !any_strict {
+        return;
+    }
     let mesh_default = injector_values(mesh)
         .and_then(|values| {
             values

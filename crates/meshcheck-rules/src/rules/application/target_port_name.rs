@@ -56,6 +56,16 @@ fn declares_port(workload: &Workload, name: &str) -> bool {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    let any_named = mesh.of_kind(Kind::Service).any(|service| {
+        items(service.spec().get("ports")).any(|port| {
+            port.get("targetPort")
+                .and_then(Value::as_str)
+                .is_some_and(|name| name.parse::<u32>().is_err())
+        })
+    });
+    if !any_named {
+        return;
+    }
     let mut by_namespace: HashMap<&str, Vec<Workload>> = HashMap::new();
     for workload in workloads(mesh) {
         if !matches!(workload.resource.kind, Kind::Job | Kind::CronJob) {

@@ -3,6 +3,8 @@
 //! no controller in the input accounts for, so that a finding lands once on the object a user
 //! edits rather than once per replica.
 
+use std::collections::HashMap;
+
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::{Map, Value};
@@ -132,9 +134,13 @@ fn owned_by_listed_controller(mesh: &Mesh, resource: &Resource) -> bool {
 }
 
 /// The controller in the input that a Pod belongs to: its owner (through a ReplicaSet to the
-/// Deployment, through a Job to the CronJob), or a controller of its namespace whose selector
-/// matches its labels when the owner chain is not in the input.
-pub(crate) fn controller_of<'a>(mesh: &'a Mesh, pod: &Resource) -> Option<&'a Resource> {
+/// Deployment, through a Job to the CronJob); for a Pod without owners (hand-written
+/// manifests), a controller of its namespace whose selector matches its labels.
+fn owner_of<'a>(
+    mesh: &'a Mesh,
+    controllers: &NamespaceControllers<'a>,
+    pod: &Resource,
+) -> Option<&'a Resource> {
     for owner in items(pod.metadata().get("ownerReferences")) {
         let name = str_field(owner, "name").unwrap_or_default();
         let kind = match str_field(owner, "kind") {
@@ -173,62 +179,187 @@ pub(crate) fn controller_of<'a>(mesh: &'a Mesh, pod: &Resource) -> Option<&'a Re
             }
         }
     }
-    // A Pod with owners outside the input belongs to something meshcheck does not see; only a
-    // Pod without owners (hand-written manifests) is matched to controllers by selector.
+    // A Pod with owners outside the input belongs to something meshcheck does not see.
     if pod.metadata().get("ownerReferences").is_some() {
         return None;
     }
-    TEMPLATE_CONTROLLERS
-        .iter()
-        .filter(|kind| **kind != Kind::Job)
-        .flat_map(|kind| mesh.of_kind(*kind))
-        .filter(|controller| controller.namespace == pod.namespace)
-        .find(|controller| {
-            controller
-                .spec()
-                .get("selector")
-                .filter(|selector| selector.is_object())
-                .is_some_and(|selector| {
-                    let has_terms = selector.get("matchLabels").is_some()
-                        || selector.get("matchExpressions").is_some();
-                    if has_terms {
-                        matches_label_selector(selector, pod.labels())
-                    } else {
-                        selector.as_object().is_some_and(|labels| {
-                            !labels.is_empty() && matches_labels(labels, pod.labels())
-                        })
-                    }
-                })
-        })
+    controllers.selecting(pod)
+}
+
+/// A controller's pod selector as `matchLabels` pairs, when it has any (`None`: expressions only).
+fn selector_pairs(controller: &Resource) -> Option<&serde_json::Map<String, Value>> {
+    let selector = controller.spec().get("selector")?;
+    match selector.get("matchLabels") {
+        Some(labels) => labels.as_object().filter(|labels| !labels.is_empty()),
+        // `extensions/v1beta1`-era manifests write the labels directly.
+        None if selector.get("matchExpressions").is_none() => {
+            selector.as_object().filter(|labels| !labels.is_empty())
+        }
+        None => None,
+    }
+}
+
+fn selects(controller: &Resource, pod: &Resource) -> bool {
+    let Some(selector) = controller
+        .spec()
+        .get("selector")
+        .filter(|selector| selector.is_object())
+    else {
+        return false;
+    };
+    if selector.get("matchLabels").is_some() || selector.get("matchExpressions").is_some() {
+        matches_label_selector(selector, pod.labels())
+    } else {
+        selector
+            .as_object()
+            .is_some_and(|labels| !labels.is_empty() && matches_labels(labels, pod.labels()))
+    }
+}
+
+/// The label-selecting controllers of one namespace, indexed by one of their selector's pairs so
+/// that a pod finds its candidates through its own labels.
+#[derive(Default)]
+struct NamespaceControllers<'a> {
+    /// (label key, value) → controllers whose selector's first pair (by key) it is.
+    by_pair: HashMap<(&'a str, &'a str), Vec<&'a Resource>>,
+    /// Controllers selecting by expressions only, or by non-text values.
+    others: Vec<&'a Resource>,
+}
+
+impl<'a> NamespaceControllers<'a> {
+    fn add(&mut self, controller: &'a Resource) {
+        let first = selector_pairs(controller)
+            .and_then(|pairs| pairs.iter().min_by_key(|(key, _)| *key))
+            .and_then(|(key, value)| Some((key.as_str(), value.as_str()?)));
+        match first {
+            Some(pair) => self.by_pair.entry(pair).or_default().push(controller),
+            None => self.others.push(controller),
+        }
+    }
+
+    /// The controller whose selector matches the pod (the first by kind and name when
+    /// overlapping selectors match several, which is a mistake of its own).
+    fn selecting(&self, pod: &Resource) -> Option<&'a Resource> {
+        pod.labels()
+            .iter()
+            .filter_map(|(key, value)| self.by_pair.get(&(key.as_str(), value.as_str()?)))
+            .flatten()
+            .chain(self.others.iter())
+            .copied()
+            .filter(|controller| selects(controller, pod))
+            .min_by_key(|controller| (controller.kind, controller.name()))
+    }
+}
+
+/// Every workload of the mesh and, for each Pod that a controller accounts for, that
+/// controller: computed once per rule run, in time linear in the input.
+pub(crate) struct WorkloadIndex<'a> {
+    pub workloads: Vec<Workload<'a>>,
+    /// Pod (by address) → its controller.
+    controller_of_pod: HashMap<*const Resource, &'a Resource>,
+}
+
+impl<'a> WorkloadIndex<'a> {
+    /// Controllers that select pods by label, per namespace (Jobs match pods by owner only).
+    fn controllers_by_namespace(mesh: &'a Mesh) -> HashMap<&'a str, NamespaceControllers<'a>> {
+        let mut by_namespace: HashMap<&str, NamespaceControllers> = HashMap::new();
+        for kind in TEMPLATE_CONTROLLERS
+            .iter()
+            .filter(|kind| **kind != Kind::Job)
+        {
+            for controller in mesh.of_kind(*kind) {
+                by_namespace
+                    .entry(controller.namespace.as_str())
+                    .or_default()
+                    .add(controller);
+            }
+        }
+        by_namespace
+    }
+
+    pub fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
+        let controllers = WorkloadIndex::controllers_by_namespace(mesh);
+        let mut workloads = Vec::new();
+        for kind in [
+            Kind::Deployment,
+            Kind::StatefulSet,
+            Kind::DaemonSet,
+            Kind::ReplicaSet,
+            Kind::Job,
+            Kind::CronJob,
+        ] {
+            for resource in mesh.of_kind(kind) {
+                if matches!(kind, Kind::ReplicaSet | Kind::Job)
+                    && owned_by_listed_controller(mesh, resource)
+                {
+                    continue;
+                }
+                workloads.push(Workload::of(resource, pod_path(kind)));
+            }
+        }
+        let mut controller_of_pod = HashMap::new();
+        for pod in mesh.of_kind(Kind::Pod) {
+            let empty = NamespaceControllers::default();
+            let namespace_controllers = controllers.get(pod.namespace.as_str()).unwrap_or(&empty);
+            match owner_of(mesh, namespace_controllers, pod) {
+                Some(controller) => {
+                    controller_of_pod.insert(pod as *const Resource, controller);
+                }
+                None => workloads.push(Workload::of_pod(pod)),
+            }
+        }
+        WorkloadIndex {
+            workloads,
+            controller_of_pod,
+        }
+    }
+
+    /// The controller of a Pod, when the input has it (see [`owner_of`]).
+    pub fn controller(&self, pod: &Resource) -> Option<&'a Resource> {
+        self.controller_of_pod
+            .get(&(pod as *const Resource))
+            .copied()
+    }
 }
 
 /// Every workload: controller templates in input order (ReplicaSets and Jobs owned by a listed
 /// Deployment or CronJob left out), then Pods no listed controller accounts for.
 pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
-    let mut found = Vec::new();
-    for kind in [
+    WorkloadIndex::new(mesh).workloads
+}
+
+/// Whether any pod template or Pod of the input satisfies `wanted` (given its metadata and pod
+/// spec): a cheap first pass that lets a rule skip building the [`WorkloadIndex`] when nothing
+/// it looks for is present.
+pub(crate) fn any_pod(mesh: &Mesh, wanted: impl Fn(&Value, &Value) -> bool) -> bool {
+    [
         Kind::Deployment,
         Kind::StatefulSet,
         Kind::DaemonSet,
         Kind::ReplicaSet,
         Kind::Job,
         Kind::CronJob,
-    ] {
-        for resource in mesh.of_kind(kind) {
-            if matches!(kind, Kind::ReplicaSet | Kind::Job)
-                && owned_by_listed_controller(mesh, resource)
-            {
-                continue;
-            }
-            found.push(Workload::of(resource, pod_path(kind)));
+        Kind::Pod,
+    ]
+    .into_iter()
+    .flat_map(|kind| mesh.of_kind(kind))
+    .any(|resource| {
+        let mut pod = resource.value();
+        for key in pod_path(resource.kind) {
+            pod = pod.get(key).unwrap_or(&Value::Null);
         }
-    }
-    for pod in mesh.of_kind(Kind::Pod) {
-        if controller_of(mesh, pod).is_none() {
-            found.push(Workload::of_pod(pod));
-        }
-    }
-    found
+        wanted(
+            pod.get("metadata").unwrap_or(&Value::Null),
+            pod.get("spec").unwrap_or(&Value::Null),
+        )
+    })
+}
+
+/// An annotation of a pod (template) metadata.
+pub(crate) fn has_annotation(metadata: &Value, key: &str) -> bool {
+    metadata
+        .get("annotations")
+        .is_some_and(|annotations| annotations.get(key).is_some())
 }
 
 /// The workloads whose pods run (or will run) with an Istio sidecar, leaving out Istio's own
@@ -274,12 +405,14 @@ mod tests {
         let mesh = mesh(&yaml);
         let names: Vec<String> = workloads(&mesh).iter().map(Workload::describe).collect();
         assert_eq!(names, ["Deployment web.shop", "Pod debug.shop"]);
-        let deployment = workloads(&mesh)[0];
+        let index = WorkloadIndex::new(&mesh);
+        let deployment = index.workloads[0];
         let pod = mesh.get(Kind::Pod, "shop", "web-5d8c-abcde").unwrap();
         assert!(
-            controller_of(&mesh, pod).is_some_and(|owner| std::ptr::eq(owner, deployment.resource))
+            index
+                .controller(pod)
+                .is_some_and(|owner| std::ptr::eq(owner, deployment.resource))
         );
-        assert_eq!(deployment.path(&["spec"]), ["spec", "template", "spec"]);
     }
 
     #[test]

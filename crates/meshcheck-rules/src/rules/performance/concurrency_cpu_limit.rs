@@ -2,8 +2,10 @@ use meshcheck_model::Kind;
 use meshcheck_model::Mesh;
 
 use super::proxy::{
-    effective_proxy_config, injected_concurrency, proxied_workloads, proxy_resources,
+    concurrency_configured, effective_proxy_config, injected_concurrency, proxied_workloads,
+    proxy_resources,
 };
+use crate::rules::application::injector::injector_values;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -53,6 +55,10 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    if !concurrency_configured(mesh) {
+        return;
+    }
+    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
         let observed = &proxied.observed;
         let (concurrency, source) = match injected_concurrency(observed) {
@@ -65,7 +71,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if concurrency <= 0 {
             continue;
         }
-        let Some(limit) = proxy_resources(mesh, observed).cpu_limit else {
+        let Some(limit) = proxy_resources(injector.as_ref(), observed).cpu_limit else {
             continue;
         };
         let cores = limit.value.div_ceil(1000).max(1);

@@ -2,8 +2,10 @@ use meshcheck_model::inventory::nodes;
 use meshcheck_model::{Kind, Mesh};
 
 use super::proxy::{
-    effective_proxy_config, injected_concurrency, proxied_workloads, proxy_resources,
+    concurrency_configured, effective_proxy_config, injected_concurrency, proxied_workloads,
+    proxy_resources,
 };
+use crate::rules::application::injector::injector_values;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -47,10 +49,14 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    if !concurrency_configured(mesh) {
+        return;
+    }
     let largest_node = nodes(mesh)
         .iter()
         .filter_map(|node| node.allocatable_cpu_millis)
         .max();
+    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
         let observed = &proxied.observed;
         let source = match injected_concurrency(observed) {
@@ -64,7 +70,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let node = largest_node
             .map(|millis| format!(" (the largest node has {} cores)", (millis + 500) / 1000))
             .unwrap_or_default();
-        let resources = proxy_resources(mesh, observed);
+        let resources = proxy_resources(injector.as_ref(), observed);
         let consequence = match (&resources.cpu_limit, resources.known) {
             (Some(limit), _) => format!(
                 "one worker per node core{node}, all sharing the proxy's CPU limit of {}, so the container is throttled",

@@ -3,6 +3,7 @@ use serde_json::Value;
 
 use super::proxy::proxied_workloads;
 use crate::rules::application::injector::injector_values;
+use crate::rules::application::workload::{any_pod, has_annotation};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -112,6 +113,18 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 ),
             );
         }
+    }
+    let any_verbose = any_pod(mesh, |metadata, spec| {
+        has_annotation(metadata, "sidecar.istio.io/logLevel")
+            || has_annotation(metadata, "sidecar.istio.io/componentLogLevel")
+            || items(spec.get("containers"))
+                .chain(items(spec.get("initContainers")))
+                .flat_map(|container| items(container.get("args")))
+                .filter_map(Value::as_str)
+                .any(|arg| arg.contains("LogLevel"))
+    });
+    if !any_verbose {
+        return;
     }
     for proxied in proxied_workloads(mesh) {
         let workload = &proxied.workload;

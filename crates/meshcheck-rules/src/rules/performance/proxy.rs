@@ -11,8 +11,7 @@ use std::collections::HashMap;
 use meshcheck_model::{Kind, Mesh, Resource};
 use serde_json::{Map, Value};
 
-use crate::rules::application::injector::injector_values;
-use crate::rules::application::workload::{Workload, controller_of, workloads};
+use crate::rules::application::workload::{Workload, WorkloadIndex, any_pod};
 
 /// One field of the effective proxy configuration and where it was set.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,7 +160,8 @@ fn amount(value: Option<&Value>, cpu: bool, source: &str) -> Option<Amount> {
 /// The proxy's requests and limits: the injected `istio-proxy` container's `resources` when
 /// there is one (what actually runs); else the pod's `sidecar.istio.io/proxyCPU`, `proxyCPULimit`,
 /// `proxyMemory`, `proxyMemoryLimit` annotations over the injector's `global.proxy.resources`.
-pub(crate) fn proxy_resources(mesh: &Mesh, workload: &Workload) -> ProxyResources {
+/// `injector` is `injector_values` of the mesh, read once by the caller.
+pub(crate) fn proxy_resources(injector: Option<&Value>, workload: &Workload) -> ProxyResources {
     // An injected container always carries the injector's resources; one without the field at
     // all is an abridged manifest, which says nothing about them.
     if let Some(resources) = workload
@@ -177,19 +177,17 @@ pub(crate) fn proxy_resources(mesh: &Mesh, workload: &Workload) -> ProxyResource
             known: true,
         };
     }
-    let values = injector_values(mesh);
-    let defaults = values
-        .as_ref()
+    let defaults = injector
         .and_then(|values| values.pointer("/global/proxy/resources"))
         .unwrap_or(&Value::Null);
-    let injector = "the injector's global.proxy.resources";
+    let injector_source = "the injector's global.proxy.resources";
     let pick = |annotation: &str, pointer: &str, cpu: bool| {
         let from_annotation = workload
             .annotation(annotation)
             .map(|text| Value::String(text.to_owned()));
         match from_annotation {
             Some(value) => amount(Some(&value), cpu, &format!("annotation {annotation}")),
-            None => amount(defaults.pointer(pointer), cpu, injector),
+            None => amount(defaults.pointer(pointer), cpu, injector_source),
         }
     };
     ProxyResources {
@@ -197,7 +195,7 @@ pub(crate) fn proxy_resources(mesh: &Mesh, workload: &Workload) -> ProxyResource
         cpu_limit: pick("sidecar.istio.io/proxyCPULimit", "/limits/cpu", true),
         memory_request: pick("sidecar.istio.io/proxyMemory", "/requests/memory", false),
         memory_limit: pick("sidecar.istio.io/proxyMemoryLimit", "/limits/memory", false),
-        known: values.is_some(),
+        known: injector.is_some(),
     }
 }
 
@@ -218,6 +216,28 @@ pub(crate) fn injected_concurrency(workload: &Workload) -> Option<i64> {
     })
 }
 
+/// Whether anything in the input sets the proxy's `concurrency`: the mesh config, a ProxyConfig,
+/// a `proxy.istio.io/config` annotation, or an injected `--concurrency` argument.
+pub(crate) fn concurrency_configured(mesh: &Mesh) -> bool {
+    mesh.mesh_config
+        .pointer("/defaultConfig/concurrency")
+        .is_some()
+        || mesh
+            .of_kind(Kind::ProxyConfig)
+            .any(|config| config.spec().get("concurrency").is_some())
+        || any_pod(mesh, |metadata, spec| {
+            metadata
+                .pointer("/annotations/proxy.istio.io~1config")
+                .and_then(Value::as_str)
+                .is_some_and(|config| config.contains("concurrency"))
+                || meshcheck_model::items(spec.get("containers"))
+                    .chain(meshcheck_model::items(spec.get("initContainers")))
+                    .flat_map(|container| meshcheck_model::items(container.get("args")))
+                    .filter_map(Value::as_str)
+                    .any(|arg| arg.starts_with("--concurrency"))
+        })
+}
+
 /// A workload whose pods run an Istio proxy (sidecar or gateway), with the pod that shows what
 /// was actually injected when the input has one.
 #[derive(Debug, Clone, Copy)]
@@ -230,16 +250,18 @@ pub(crate) struct ProxiedWorkload<'a> {
 
 /// Every workload that runs an Istio proxy (ambient pods, which have none, are left out).
 pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
+    let index = WorkloadIndex::new(mesh);
     let mut injected: HashMap<*const Resource, &Resource> = HashMap::new();
     for pod in mesh.of_kind(Kind::Pod) {
         if Workload::of_pod(pod).proxy_container().is_none() {
             continue;
         }
-        if let Some(controller) = controller_of(mesh, pod) {
+        if let Some(controller) = index.controller(pod) {
             injected.entry(controller as *const Resource).or_insert(pod);
         }
     }
-    workloads(mesh)
+    index
+        .workloads
         .into_iter()
         .filter(|workload| workload.in_mesh(mesh) && !mesh.pod_in_ambient(workload.resource))
         .map(|workload| ProxiedWorkload {
@@ -255,6 +277,7 @@ pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::application::injector::injector_values;
     use meshcheck_model::MeshInputs;
     use std::sync::Arc;
 
@@ -284,7 +307,7 @@ mod tests {
             api.get("holdApplicationUntilProxyStarts").unwrap().value,
             Value::Bool(true)
         );
-        let resources = proxy_resources(&mesh, &workloads[0]);
+        let resources = proxy_resources(injector_values(&mesh).as_ref(), &workloads[0]);
         assert!(!resources.known);
         assert_eq!(resources.cpu_limit, None);
     }
@@ -297,7 +320,7 @@ mod tests {
         let pod = mesh.get(Kind::Pod, "shop", "p").unwrap();
         let workload = Workload::of_pod(pod);
         assert_eq!(injected_concurrency(&workload), Some(4));
-        let resources = proxy_resources(&mesh, &workload);
+        let resources = proxy_resources(None, &workload);
         assert!(resources.known);
         assert_eq!(resources.cpu_limit.unwrap().value, 1500);
         assert_eq!(resources.memory_limit.unwrap().value, 512 * 1024 * 1024);

@@ -3,7 +3,8 @@ use meshcheck_model::{Kind, Mesh};
 use super::config_size::ConfigSizes;
 use super::proxy::{proxied_workloads, proxy_resources};
 use super::stats::stats_for;
-use crate::rules::application::workload::is_istio_component;
+use crate::rules::application::injector::injector_values;
+use crate::rules::application::workload::{WorkloadIndex, is_istio_component};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -56,16 +57,18 @@ fn mib(bytes: u64) -> String {
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let mut sizes = ConfigSizes::new(mesh);
+    let index = WorkloadIndex::new(mesh);
+    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
         let workload = &proxied.workload;
         if is_istio_component(workload) {
             continue;
         }
-        let Some(limit) = proxy_resources(mesh, &proxied.observed).memory_limit else {
+        let Some(limit) = proxy_resources(injector.as_ref(), &proxied.observed).memory_limit else {
             continue;
         };
         let path = workload.path(&["metadata"]);
-        let observed = stats_for(mesh, workload)
+        let observed = stats_for(mesh, &index, workload)
             .into_iter()
             .filter_map(|(pod, stats)| {
                 Some((pod, stats.memory_heap_size.or(stats.memory_allocated)?))

@@ -1,6 +1,7 @@
 use meshcheck_model::{Kind, Mesh};
 
 use super::proxy::{proxied_workloads, proxy_resources};
+use crate::rules::application::injector::injector_values;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -46,8 +47,9 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
+    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
-        let resources = proxy_resources(mesh, &proxied.observed);
+        let resources = proxy_resources(injector.as_ref(), &proxied.observed);
         if !resources.known {
             continue;
         }

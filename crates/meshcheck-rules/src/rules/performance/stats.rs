@@ -2,7 +2,7 @@
 
 use meshcheck_model::{Kind, Mesh, ProxyStats, Resource};
 
-use crate::rules::application::workload::{Workload, controller_of};
+use crate::rules::application::workload::{Workload, WorkloadIndex};
 use crate::{ResourceRef, SourceLocation};
 
 /// The Pod a stats dump names, when the input has it (a dump naming only the pod's name matches
@@ -37,7 +37,11 @@ fn named_after(pod_name: &str, controller: &Resource) -> bool {
 }
 
 /// The stats dumps of a workload's pods, with the pod's `namespace/name`.
-pub(crate) fn stats_for<'a>(mesh: &'a Mesh, workload: &Workload) -> Vec<(String, &'a ProxyStats)> {
+pub(crate) fn stats_for<'a>(
+    mesh: &'a Mesh,
+    index: &WorkloadIndex,
+    workload: &Workload,
+) -> Vec<(String, &'a ProxyStats)> {
     mesh.proxy_stats
         .iter()
         .filter_map(|stats| {
@@ -46,7 +50,8 @@ pub(crate) fn stats_for<'a>(mesh: &'a Mesh, workload: &Workload) -> Vec<(String,
                 Some(pod) if workload.resource.kind == Kind::Pod => {
                     std::ptr::eq(pod, workload.resource)
                 }
-                Some(pod) => controller_of(mesh, pod)
+                Some(pod) => index
+                    .controller(pod)
                     .is_some_and(|controller| std::ptr::eq(controller, workload.resource)),
                 None => {
                     named

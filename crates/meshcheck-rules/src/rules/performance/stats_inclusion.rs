@@ -3,6 +3,7 @@ use serde_json::Value;
 
 use super::mesh_config_ref::report_mesh_config;
 use super::proxy::{annotation_config, proxied_workloads};
+use crate::rules::application::workload::{any_pod, has_annotation};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -103,6 +104,18 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 ),
             );
         }
+    }
+    let any_inclusion = any_pod(mesh, |metadata, _| {
+        has_annotation(metadata, "sidecar.istio.io/statsInclusionPrefixes")
+            || has_annotation(metadata, "sidecar.istio.io/statsInclusionRegexps")
+            || has_annotation(metadata, "sidecar.istio.io/statsInclusionSuffixes")
+            || metadata
+                .pointer("/annotations/proxy.istio.io~1config")
+                .and_then(Value::as_str)
+                .is_some_and(|config| config.contains("proxyStatsMatcher"))
+    });
+    if !any_inclusion {
+        return;
     }
     for proxied in proxied_workloads(mesh) {
         let observed = &proxied.observed;

@@ -4,7 +4,7 @@ use serde_json::Value;
 use super::mesh_config_ref::report_mesh_config;
 use super::proxy::annotation_config;
 use crate::rules::application::fault_injection::is_test_namespace;
-use crate::rules::application::workload::workloads;
+use crate::rules::application::workload::{any_pod, workloads};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -105,7 +105,18 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             }
         }
     }
-    for workload in workloads(mesh) {
+    let any_annotation = any_pod(mesh, |metadata, _| {
+        metadata
+            .pointer("/annotations/proxy.istio.io~1config")
+            .and_then(Value::as_str)
+            .is_some_and(|config| config.contains("sampling"))
+    });
+    let annotated = if any_annotation {
+        workloads(mesh)
+    } else {
+        Vec::new()
+    };
+    for workload in annotated {
         let Some(rate) = annotation_config(&workload)
             .and_then(|config| {
                 number(
