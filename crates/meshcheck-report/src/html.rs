@@ -370,6 +370,12 @@ fn basis(report: &Report) -> Vec<Fact> {
             facts.push(Fact { label, value });
         }
     }
+    for data in &report.data {
+        facts.push(Fact {
+            label: data.name,
+            value: format!("as of {} ({})", data.as_of, data.source),
+        });
+    }
     facts.push(Fact {
         label: "Rules run",
         value: report.summary.rules_run.to_string(),

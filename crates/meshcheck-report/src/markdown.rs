@@ -203,6 +203,14 @@ pub fn render_markdown(report: &Report) -> String {
             );
         }
     }
+    if !report.data.is_empty() {
+        let sources: Vec<String> = report
+            .data
+            .iter()
+            .map(|data| format!("{} as of {}", data.name, data.as_of))
+            .collect();
+        let _ = writeln!(out, "\n<sub>Judged against: {}.</sub>", sources.join("; "));
+    }
     out
 }
 
@@ -251,6 +259,7 @@ mod tests {
         assert!(markdown.contains("<b>Security</b>: 25 warnings"));
         assert!(markdown.contains("| Platform | 86 (B) | 0 | 1 | 0 | 0 |"));
         assert_eq!(markdown.matches("<details>").count(), 2);
+        assert!(markdown.contains("<sub>Judged against: Istio security bulletins as of "));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use meshcheck_model::{ClusterInfo, Mesh};
+use meshcheck_rules::rules::platform::{advisories, support};
 use meshcheck_rules::{Category, Finding, RuleMeta, Severity, registry};
 use serde::Serialize;
 
@@ -89,6 +90,36 @@ impl Summary {
     }
 }
 
+/// Dated reference data the findings were judged against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DataSource {
+    pub name: &'static str,
+    /// `YYYY-MM-DD`.
+    pub as_of: String,
+    /// Where the data comes from (a URL, or the `--advisories` file).
+    pub source: String,
+}
+
+impl DataSource {
+    /// The security bulletins and the supported-releases table in use.
+    pub fn current() -> Vec<DataSource> {
+        let advisories = advisories::current();
+        let releases = support::releases();
+        vec![
+            DataSource {
+                name: "Istio security bulletins",
+                as_of: advisories.data_as_of.to_string(),
+                source: advisories.source.clone(),
+            },
+            DataSource {
+                name: "Istio supported releases",
+                as_of: releases.data_as_of.to_string(),
+                source: releases.source.clone(),
+            },
+        ]
+    }
+}
+
 /// Everything a renderer needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -104,6 +135,9 @@ pub struct Report {
     /// clusters; absent for plain manifests).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterInfo>,
+    /// Reference data (advisories, release support) and how current it is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<DataSource>,
     /// The rules that ran (for formats that list the catalog: SARIF, JUnit).
     #[serde(skip)]
     pub rules: Vec<&'static RuleMeta>,
@@ -136,6 +170,7 @@ impl Report {
             checklist,
             inventory: None,
             cluster: None,
+            data: DataSource::current(),
             rules,
         }
     }

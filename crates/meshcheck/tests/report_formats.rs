@@ -68,6 +68,8 @@ fn json_has_score_checklist_and_inventory() {
         assert!(["A", "B", "C", "D", "F"].contains(&score["grade"].as_str().unwrap()));
         assert_eq!(score["categories"].as_object().unwrap().len(), 6);
         assert!(report["checklist"].is_array());
+        assert_eq!(report["data"][0]["name"], "Istio security bulletins");
+        assert!(report["data"][0]["as_of"].as_str().unwrap().len() == 10);
         assert!(report["inventory"]["proxy_versions"].is_array());
         // The older fields stay.
         for field in ["total", "by_severity", "by_category", "rules_run"] {
