@@ -84,7 +84,7 @@ struct CategorySection {
     title: &'static str,
     score: String,
     grade: String,
-    total: usize,
+    total_text: String,
     groups: Vec<Group>,
 }
 
@@ -447,7 +447,7 @@ pub fn render_html(report: &Report) -> String {
             title: category.title(),
             score: points,
             grade,
-            total: in_category.len(),
+            total_text: plural(in_category.len(), "finding"),
             groups: groups(&in_category, &rules),
         });
     }
