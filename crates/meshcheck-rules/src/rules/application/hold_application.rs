@@ -9,9 +9,9 @@ use crate::{Sink, declare_rule};
 declare_rule! {
     /// ## What it does
     /// Reports long-running mesh workloads whose application containers are configured to call
-    /// other services (an environment variable holds a URL such as
+    /// a Service or ServiceEntry of the input (an environment variable holds a URL such as
     /// `http://config-server.platform:8888`, or a `*_HOST`/`*_ADDR`/`*_URL`/`*_URI`/`*_ENDPOINT`
-    /// variable names a host) while `holdApplicationUntilProxyStarts` is off: not set by the
+    /// variable names its host) while `holdApplicationUntilProxyStarts` is off: not set by the
     /// pod's `proxy.istio.io/config`, a ProxyConfig, the mesh config's `defaultConfig` or the
     /// injector's `global.proxy.holdApplicationUntilProxyStarts`, and no native sidecars.
     ///
@@ -74,8 +74,22 @@ fn is_local(host: &str) -> bool {
     )
 }
 
-/// The first environment variable of the app containers that points at another host.
-fn outbound_dependency(workload: &Workload) -> Option<(String, String)> {
+/// A host as a client in `namespace` would resolve it: `svc` and `svc.ns` (and `svc.ns.svc`)
+/// become cluster FQDNs; other names are kept.
+fn resolvable_name(namespace: &str, host: &str) -> String {
+    let labels: Vec<&str> = host.split('.').collect();
+    match labels.as_slice() {
+        [service] => format!("{service}.{namespace}.svc.cluster.local"),
+        [service, namespace] | [service, namespace, "svc"] => {
+            format!("{service}.{namespace}.svc.cluster.local")
+        }
+        _ => host.to_owned(),
+    }
+}
+
+/// The first environment variable of the app containers that points at a Service or
+/// ServiceEntry host of the mesh (so the dependency is known, not guessed).
+fn outbound_dependency(mesh: &Mesh, workload: &Workload) -> Option<(String, String)> {
     for container in workload.containers() {
         if str_field(container, "name") == Some("istio-proxy") {
             continue;
@@ -90,11 +104,17 @@ fn outbound_dependency(workload: &Workload) -> Option<(String, String)> {
                     .iter()
                     .any(|suffix| name.ends_with(suffix))
                     .then(|| value.split([':', ',', '/']).next().unwrap_or(value))
-                    .filter(|host| {
-                        host.contains('.') && host.chars().any(|c| c.is_ascii_alphabetic())
-                    })
+                    .filter(|host| host.chars().any(|c| c.is_ascii_alphabetic()))
             });
-            if let Some(host) = host.filter(|host| !is_local(host)) {
+            let Some(host) = host.filter(|host| !is_local(host)) else {
+                continue;
+            };
+            let fqdn = resolvable_name(workload.namespace(), host);
+            if mesh
+                .hosts
+                .lookup(workload.namespace(), &[], &fqdn)
+                .is_some()
+            {
                 return Some((name.to_owned(), host.to_owned()));
             }
         }
@@ -128,7 +148,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if held {
             continue;
         }
-        let Some((variable, host)) = outbound_dependency(&workload) else {
+        let Some((variable, host)) = outbound_dependency(mesh, &workload) else {
             continue;
         };
         let path = workload.path(&["spec", "containers"]);
@@ -158,5 +178,17 @@ mod tests {
             Some("orders-db.data.svc")
         );
         assert_eq!(url_host("plain"), None);
+        assert_eq!(
+            super::resolvable_name("orders", "kafka"),
+            "kafka.orders.svc.cluster.local"
+        );
+        assert_eq!(
+            super::resolvable_name("orders", "config-server.platform"),
+            "config-server.platform.svc.cluster.local"
+        );
+        assert_eq!(
+            super::resolvable_name("orders", "api.example.com"),
+            "api.example.com"
+        );
     }
 }

@@ -47,7 +47,7 @@ declare_rule! {
         istio_analyzer: None,
         istio_codes: &[],
         inputs: &[Kind::Service, Kind::ServiceEntry, Kind::Sidecar, Kind::Deployment, Kind::StatefulSet, Kind::DaemonSet, Kind::Pod, Kind::Namespace, Kind::ConfigMap],
-        docs_url: "https://istio.io/latest/docs/ops/best-practices/performance/",
+        docs_url: "https://istio.io/latest/docs/ops/configuration/mesh/configuration-scoping/",
         remediation: "Add Sidecar resources (per namespace, or a default in the root namespace) whose egress hosts list only the services the workloads call.",
         check: check,
     }
