@@ -12,7 +12,8 @@ declare_rule! {
     /// native sidecar (`sidecar.istio.io/nativeSidecar: "true"`, istiod's
     /// `ENABLE_NATIVE_SIDECARS=true`, or an injected `istio-proxy` init container with
     /// `restartPolicy: Always`), and no container command that calls the agent's
-    /// `/quitquitquit` endpoint.
+    /// `/quitquitquit` endpoint. Jobs the cluster shows completing (a succeeded Job, a CronJob
+    /// with a successful run, a finished Pod) are left out.
     ///
     /// ## Why is this bad?
     /// A pod completes only when all of its containers exit. The `istio-proxy` container keeps
@@ -62,6 +63,23 @@ fn stops_proxy(container: &Value) -> bool {
     })
 }
 
+/// Whether the cluster shows the job completing anyway: a finished Pod, a Job that succeeded,
+/// or a CronJob with a successful run.
+fn completes(workload: &Workload) -> bool {
+    let status = workload
+        .resource
+        .value()
+        .get("status")
+        .unwrap_or(&Value::Null);
+    matches!(str_field(status, "phase"), Some("Succeeded" | "Failed"))
+        || status.get("succeeded").and_then(Value::as_u64).unwrap_or(0) > 0
+        || status.get("lastSuccessfulTime").is_some()
+        || items(status.get("conditions")).any(|condition| {
+            str_field(condition, "type") == Some("Complete")
+                && str_field(condition, "status") == Some("True")
+        })
+}
+
 /// Whether an injected pod runs the proxy as a native sidecar.
 fn native_proxy(workload: &Workload) -> bool {
     workload.init_containers().any(|container| {
@@ -92,6 +110,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             || workload.annotation("sidecar.istio.io/nativeSidecar") == Some("true")
             || native_proxy(&workload)
             || workload.containers().any(stops_proxy)
+            || completes(&workload)
         {
             continue;
         }
