@@ -1,18 +1,18 @@
 //! `meshcheck analyze`.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use meshcheck_archive::{Archive, Limits};
-use meshcheck_input::{LoadIssue, LoadOutcome, Severity as IssueSeverity};
-use meshcheck_model::{Mesh, MeshInputs, ProxyStats};
-use meshcheck_report::{InputSummary, LoadProblem, Report, TextOptions};
+use meshcheck_input::Severity as IssueSeverity;
+use meshcheck_model::ProxyStats;
+use meshcheck_pipeline::{Analysis, AnalyzeOptions, LoadedInput};
+use meshcheck_report::TextOptions;
 use meshcheck_rules::rules::platform::advisories;
-use meshcheck_rules::{RunOptions, Severity, Suppression, registry};
+use meshcheck_rules::{RunOptions, Severity, Suppression};
 use serde_json::Value;
 
 use crate::cli::{AnalyzeArgs, FailOn, OutputFormat};
@@ -57,19 +57,6 @@ fn read_proxy_stats(path: &Path) -> anyhow::Result<ProxyStats> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     Ok(ProxyStats::parse(&path.display().to_string(), &text)?)
-}
-
-fn problem(issue: &LoadIssue) -> LoadProblem {
-    LoadProblem {
-        severity: match issue.severity {
-            IssueSeverity::Error => "error".to_owned(),
-            IssueSeverity::Warning => "warning".to_owned(),
-        },
-        file: issue.file.to_string(),
-        line: issue.line,
-        column: issue.column,
-        message: issue.message.clone(),
-    }
 }
 
 fn threshold(fail_on: FailOn) -> Severity {
@@ -142,7 +129,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(|path| read_config_file(path, "meshNetworks"))
         .transpose()?;
 
-    let mut proxy_stats = args
+    let proxy_stats = args
         .proxy_stats
         .iter()
         .map(|path| read_proxy_stats(path))
@@ -154,90 +141,32 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         archive_input(&args.paths)?
     };
-    let (loaded, cluster) = match &archive {
-        Some(archive) => {
-            let (objects, issues) = archive.objects();
-            let files = archive.manifest().counts.len();
-            let loaded = LoadOutcome {
-                objects,
-                issues,
-                files,
-            };
-            for (name, text) in archive.proxy_stats() {
-                proxy_stats.push(
-                    ProxyStats::parse(&name, &text)
-                        .with_context(|| format!("{}: proxy-stats/{name}", archive.name()))?,
-                );
-            }
-            let mut cluster = archive.cluster_info();
-            if args.live {
-                cluster.source = meshcheck_model::InputSource::Live;
-            }
-            (loaded, cluster)
-        }
-        None => (
-            meshcheck_input::load_paths(&args.paths)?,
-            Default::default(),
-        ),
+    let input = match &archive {
+        Some(archive) if args.live => LoadedInput::from_archive(archive)?.live(),
+        Some(archive) => LoadedInput::from_archive(archive)?,
+        None => LoadedInput::from_paths(&args.paths)?,
     };
     let loaded_at = Instant::now();
-    for issue in &loaded.issues {
+    for issue in &input.issues {
         let label = match issue.severity {
             IssueSeverity::Error => "error",
             IssueSeverity::Warning => "warning",
         };
         eprintln!("meshcheck: {label}: {issue}");
     }
-    let input_errors = loaded
-        .issues
-        .iter()
-        .any(|issue| issue.severity == IssueSeverity::Error);
-    let problems = loaded.issues.iter().map(problem).collect();
-    let files = loaded.files;
+    let input_errors = input.has_errors();
 
-    let mesh = Mesh::build(
-        loaded.objects,
-        MeshInputs {
-            mesh_config,
-            mesh_networks,
-            cluster,
-            proxy_stats,
+    let options = AnalyzeOptions {
+        mesh_config,
+        mesh_networks,
+        proxy_stats,
+        run: RunOptions {
+            namespaces: args.namespaces.clone(),
+            suppressions,
         },
-    );
-    let indexed_at = Instant::now();
-
-    let rules = registry::all();
-    let options = RunOptions {
-        namespaces: args.namespaces.clone(),
-        suppressions,
     };
-    let (findings, mut rule_timings) = meshcheck_rules::run_timed(&mesh, rules, &options);
+    let Analysis { report, timings } = meshcheck_pipeline::analyze(input, options);
     let analyzed_at = Instant::now();
-
-    let mut objects_by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    for resource in &mesh.resources {
-        *objects_by_kind
-            .entry(resource.object.kind.clone())
-            .or_default() += 1;
-    }
-    let input = InputSummary {
-        kind: if args.live {
-            "live"
-        } else if archive.is_some() {
-            "archive"
-        } else {
-            "manifests"
-        }
-        .to_owned(),
-        context: mesh.cluster.context.clone(),
-        collected_at: mesh.cluster.collected_at.clone(),
-        files,
-        objects: mesh.resources.len(),
-        objects_by_kind,
-        mesh_config: mesh.mesh_config.source.clone(),
-        problems,
-    };
-    let report = Report::new(findings, rules.len(), input).with_mesh(&mesh);
     let rendered = match args.output {
         OutputFormat::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -260,22 +189,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let _ = stdout.flush();
 
     if args.timings {
-        let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1000.0;
+        let ms = |took: Duration| took.as_secs_f64() * 1000.0;
         eprintln!(
-            "timings: load {:.1} ms, index {:.1} ms, rules {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
-            ms(started, loaded_at),
-            ms(loaded_at, indexed_at),
-            ms(indexed_at, analyzed_at),
-            ms(analyzed_at, rendered_at),
-            ms(started, rendered_at),
+            "timings: load {:.1} ms, index {:.1} ms, rules {:.1} ms, report {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
+            ms(loaded_at - started),
+            ms(timings.index),
+            ms(timings.rules),
+            ms(timings.report),
+            ms(rendered_at - analyzed_at),
+            ms(rendered_at - started),
             report.input.objects,
             report.summary.total,
         );
-        rule_timings.sort_by_key(|timing| std::cmp::Reverse(timing.1));
-        let slowest: Vec<String> = rule_timings
+        let slowest: Vec<String> = timings
+            .per_rule
             .iter()
             .take(5)
-            .map(|(code, took)| format!("{code} {:.1} ms", took.as_secs_f64() * 1000.0))
+            .map(|(code, took)| format!("{code} {:.1} ms", ms(*took)))
             .collect();
         eprintln!("timings: slowest rules: {}", slowest.join(", "));
     }

@@ -1,0 +1,212 @@
+//! One analysis, from loaded input to a [`Report`]: shared by `meshcheck analyze`, the portal
+//! (`meshcheck serve`) and the benchmarks, so all three measure and report the same thing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use meshcheck_archive::Archive;
+use meshcheck_input::{LoadIssue, Object, Severity as IssueSeverity};
+use meshcheck_model::{ClusterInfo, InputSource, Mesh, MeshInputs, ProxyStats};
+use meshcheck_report::{InputSummary, LoadProblem, Report};
+use meshcheck_rules::{RunOptions, registry};
+use serde_json::Value;
+
+/// Where the objects came from, as the report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Manifests,
+    Archive,
+    Live,
+}
+
+impl InputKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputKind::Manifests => "manifests",
+            InputKind::Archive => "archive",
+            InputKind::Live => "live",
+        }
+    }
+}
+
+/// Objects ready for the model, with what loading them found wrong.
+#[derive(Debug)]
+pub struct LoadedInput {
+    pub kind: InputKind,
+    pub objects: Vec<Object>,
+    pub issues: Vec<LoadIssue>,
+    pub files: usize,
+    pub cluster: ClusterInfo,
+    pub proxy_stats: Vec<ProxyStats>,
+}
+
+impl LoadedInput {
+    /// Manifests (files, directories, `-`), parsed in parallel.
+    pub fn from_paths(paths: &[PathBuf]) -> anyhow::Result<LoadedInput> {
+        let loaded = meshcheck_input::load_paths(paths)?;
+        Ok(LoadedInput {
+            kind: InputKind::Manifests,
+            objects: loaded.objects,
+            issues: loaded.issues,
+            files: loaded.files,
+            cluster: ClusterInfo::default(),
+            proxy_stats: Vec::new(),
+        })
+    }
+
+    /// A snapshot archive, already opened (and so verified) by the archive reader.
+    pub fn from_archive(archive: &Archive) -> anyhow::Result<LoadedInput> {
+        let (objects, issues) = archive.objects();
+        let mut proxy_stats = Vec::new();
+        for (name, text) in archive.proxy_stats() {
+            proxy_stats.push(
+                ProxyStats::parse(&name, &text)
+                    .with_context(|| format!("{}: proxy-stats/{name}", archive.name()))?,
+            );
+        }
+        Ok(LoadedInput {
+            kind: InputKind::Archive,
+            objects,
+            issues,
+            files: archive.manifest().counts.len(),
+            cluster: archive.cluster_info(),
+            proxy_stats,
+        })
+    }
+
+    /// Marks an archive as collected live for this run.
+    pub fn live(mut self) -> LoadedInput {
+        self.kind = InputKind::Live;
+        self.cluster.source = InputSource::Live;
+        self
+    }
+
+    /// Whether loading met an error (as opposed to a warning): the CLI exits 2 on it.
+    pub fn has_errors(&self) -> bool {
+        self.issues
+            .iter()
+            .any(|issue| issue.severity == IssueSeverity::Error)
+    }
+}
+
+/// What the user set for this analysis besides the input.
+#[derive(Debug, Default, Clone)]
+pub struct AnalyzeOptions {
+    /// `(source name, document)` of a MeshConfig given outside the input.
+    pub mesh_config: Option<(String, Value)>,
+    pub mesh_networks: Option<(String, Value)>,
+    /// Proxy stats given outside the input (added to the archive's own).
+    pub proxy_stats: Vec<ProxyStats>,
+    pub run: RunOptions,
+}
+
+/// How long each phase took.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub index: Duration,
+    pub rules: Duration,
+    pub report: Duration,
+    /// Per rule, slowest first.
+    pub per_rule: Vec<(&'static str, Duration)>,
+}
+
+/// A finished analysis.
+#[derive(Debug)]
+pub struct Analysis {
+    pub report: Report,
+    pub timings: Timings,
+}
+
+fn problem(issue: &LoadIssue) -> LoadProblem {
+    LoadProblem {
+        severity: match issue.severity {
+            IssueSeverity::Error => "error".to_owned(),
+            IssueSeverity::Warning => "warning".to_owned(),
+        },
+        file: issue.file.to_string(),
+        line: issue.line,
+        column: issue.column,
+        message: issue.message.clone(),
+    }
+}
+
+/// Builds the model, runs every registered rule and assembles the report.
+pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
+    let started = Instant::now();
+    let problems = input.issues.iter().map(problem).collect();
+    let mut proxy_stats = input.proxy_stats;
+    proxy_stats.extend(options.proxy_stats);
+    let mesh = Mesh::build(
+        input.objects,
+        MeshInputs {
+            mesh_config: options.mesh_config,
+            mesh_networks: options.mesh_networks,
+            cluster: input.cluster,
+            proxy_stats,
+        },
+    );
+    let indexed = Instant::now();
+
+    let rules = registry::all();
+    let (findings, mut per_rule) = meshcheck_rules::run_timed(&mesh, rules, &options.run);
+    per_rule.sort_by_key(|timing| std::cmp::Reverse(timing.1));
+    let ruled = Instant::now();
+
+    let mut objects_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for resource in &mesh.resources {
+        *objects_by_kind
+            .entry(resource.object.kind.clone())
+            .or_default() += 1;
+    }
+    let summary = InputSummary {
+        kind: input.kind.as_str().to_owned(),
+        context: mesh.cluster.context.clone(),
+        collected_at: mesh.cluster.collected_at.clone(),
+        files: input.files,
+        objects: mesh.resources.len(),
+        objects_by_kind,
+        mesh_config: mesh.mesh_config.source.clone(),
+        problems,
+    };
+    let report = Report::new(findings, rules.len(), summary).with_mesh(&mesh);
+    let reported = Instant::now();
+    Analysis {
+        report,
+        timings: Timings {
+            index: indexed - started,
+            rules: ruled - indexed,
+            report: reported - ruled,
+            per_rule,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples")).join(name)
+    }
+
+    #[test]
+    fn broken_example_gives_findings_and_clean_example_none_above_warning() {
+        let broken = LoadedInput::from_paths(&[example("bookinfo-broken")]).unwrap();
+        assert!(!broken.has_errors());
+        let analysis = analyze(broken, AnalyzeOptions::default());
+        assert!(analysis.report.summary.total > 0);
+        assert_eq!(analysis.report.input.kind, "manifests");
+        assert!(analysis.report.inventory.is_some());
+
+        let clean = LoadedInput::from_paths(&[example("bookinfo")]).unwrap();
+        let analysis = analyze(clean, AnalyzeOptions::default());
+        assert!(
+            analysis
+                .report
+                .worst()
+                .is_none_or(|worst| worst < meshcheck_rules::Severity::Error)
+        );
+    }
+}
