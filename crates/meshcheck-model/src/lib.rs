@@ -3,6 +3,7 @@
 //! Built once per run; rules only read it.
 
 pub mod cluster;
+mod derived;
 pub mod hosts;
 pub mod inventory;
 mod kind;
@@ -13,11 +14,14 @@ pub mod proxy_stats;
 mod resource;
 pub mod selector;
 mod stand_in;
+mod value_at;
 
 pub use cluster::{ClusterInfo, CollectionGap, InputSource};
+pub use derived::DerivedCache;
 pub use kind::Kind;
 pub use mesh::{Mesh, MeshInputs, SYSTEM_NAMESPACES};
 pub use protocol::Protocol;
 pub use proxy_stats::{PodRef, ProxyStats, ProxyStatsError};
 pub use resource::{Resource, ResourceId, items, str_field, strings};
 pub use stand_in::{STAND_IN_INGRESS_PORTS, StandInIngress};
+pub use value_at::ValueAt;

@@ -1,11 +1,13 @@
 //! The mesh: every resource, indexed once so that rules never scan raw objects.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use meshcheck_input::Object;
 use serde_json::{Map, Value};
 
 use crate::cluster::{ClusterInfo, InputSource};
+use crate::derived::DerivedCache;
 use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
 use crate::proxy_stats::ProxyStats;
@@ -58,6 +60,8 @@ pub struct Mesh {
     pub cluster: ClusterInfo,
     /// Envoy admin stats of individual proxies, when given.
     pub proxy_stats: Vec<ProxyStats>,
+    /// Facts computed once per run and shared by the rules that need them.
+    derived: DerivedCache,
 }
 
 impl Mesh {
@@ -94,10 +98,16 @@ impl Mesh {
                 },
             );
             match by_name.get(&key) {
-                Some(&existing) => resources[existing as usize] = resource,
+                Some(&existing) => {
+                    resources[existing as usize] = Resource {
+                        id: existing,
+                        ..resource
+                    }
+                }
                 None => {
-                    by_name.insert(key, resources.len() as ResourceId);
-                    resources.push(resource);
+                    let id = resources.len() as ResourceId;
+                    by_name.insert(key, id);
+                    resources.push(Resource { id, ..resource });
                 }
             }
         }
@@ -173,7 +183,17 @@ impl Mesh {
             hosts,
             mesh_config,
             mesh_networks,
+            derived: DerivedCache::default(),
         }
+    }
+
+    /// A fact derived from the whole mesh, built on first use and shared afterwards (see
+    /// [`DerivedCache`]). `T` identifies the fact: one type, one builder.
+    pub fn derived<T: std::any::Any + Send + Sync>(
+        &self,
+        build: impl FnOnce(&Mesh) -> T,
+    ) -> Arc<T> {
+        self.derived.get_or_build(|| build(self))
     }
 
     pub fn resource(&self, id: ResourceId) -> &Resource {

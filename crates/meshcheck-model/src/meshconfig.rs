@@ -1,6 +1,7 @@
 //! Mesh-wide configuration: MeshConfig (from `--mesh-config` or the `istio` ConfigMap of the root
 //! namespace, per revision) and MeshNetworks.
 
+use crate::ValueAt;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -44,17 +45,11 @@ impl MeshConfig {
                 "istio" => "default",
                 other => match other.strip_prefix("istio-") {
                     // `istio-sidecar-injector*` and others are not mesh configs.
-                    Some(revision) if config_map.value().pointer("/data/mesh").is_some() => {
-                        revision
-                    }
+                    Some(revision) if config_map.value().at("/data/mesh").is_some() => revision,
                     _ => continue,
                 },
             };
-            let Some(text) = config_map
-                .value()
-                .pointer("/data/mesh")
-                .and_then(Value::as_str)
-            else {
+            let Some(text) = config_map.value().at("/data/mesh").and_then(Value::as_str) else {
                 continue;
             };
             let Some(value) = parse_embedded(text) else {
@@ -87,8 +82,8 @@ impl MeshConfig {
     }
 
     /// A field by JSON pointer (`/defaultConfig/image/imageType`).
-    pub fn pointer(&self, pointer: &str) -> Option<&Value> {
-        self.value.pointer(pointer)
+    pub fn at(&self, pointer: &str) -> Option<&Value> {
+        self.value.at(pointer)
     }
 }
 
@@ -117,7 +112,7 @@ impl MeshNetworks {
         let (_, config_map) = config_maps.find(|(_, config_map)| {
             config_map.name() == "istio" && config_map.namespace == root_namespace
         })?;
-        let text = config_map.value().pointer("/data/meshNetworks")?.as_str()?;
+        let text = config_map.value().at("/data/meshNetworks")?.as_str()?;
         Some(MeshNetworks {
             value: parse_embedded(text)?,
             source: format!("ConfigMap {}/istio", config_map.namespace),

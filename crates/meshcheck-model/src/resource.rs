@@ -13,6 +13,8 @@ static EMPTY_MAP: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock:
 /// An object with its resolved kind and effective namespace.
 #[derive(Debug)]
 pub struct Resource {
+    /// Its index in [`crate::Mesh::resources`] (0 until the mesh is built).
+    pub id: ResourceId,
     pub kind: Kind,
     pub object: Object,
     /// The namespace the object lives in for analysis: its own, `default` for a namespaced object
@@ -31,6 +33,7 @@ impl Resource {
             (None, true) => "default".to_owned(),
         };
         Resource {
+            id: 0,
             kind,
             object,
             namespace,

@@ -4,11 +4,17 @@ use serde_json::{Map, Value};
 
 /// Whether every `key: value` of `selector` is present in `labels`. An empty selector matches all.
 pub fn matches_labels(selector: &Map<String, Value>, labels: &Map<String, Value>) -> bool {
-    selector.iter().all(|(key, wanted)| {
-        labels
-            .get(key)
-            .is_some_and(|have| value_text(have) == value_text(wanted))
-    })
+    selector
+        .iter()
+        .all(|(key, wanted)| labels.get(key).is_some_and(|have| same_text(have, wanted)))
+}
+
+/// `value_text(a) == value_text(b)` without allocating in the common case (both strings).
+pub fn same_text(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(a), Value::String(b)) => a == b,
+        _ => value_text(a) == value_text(b),
+    }
 }
 
 /// Evaluates a Kubernetes `LabelSelector` (`matchLabels` and `matchExpressions`).
@@ -61,10 +67,15 @@ pub fn matches_label_selector_with(
 
 /// A label value as text (manifests sometimes carry unquoted numbers or booleans).
 pub fn value_text(value: &Value) -> String {
+    value_str(value).into_owned()
+}
+
+/// [`value_text`] borrowed when the value is a string.
+pub fn value_str(value: &Value) -> std::borrow::Cow<'_, str> {
     match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        Value::String(text) => std::borrow::Cow::Borrowed(text),
+        Value::Null => std::borrow::Cow::Borrowed(""),
+        other => std::borrow::Cow::Owned(other.to_string()),
     }
 }
 

@@ -39,14 +39,14 @@ impl StandInIngress {
         has_service: impl Fn(&str, &str) -> bool,
     ) -> Option<StandInIngress> {
         let mode = mesh_config
-            .pointer("/ingressControllerMode")
+            .at("/ingressControllerMode")
             .and_then(Value::as_str)
             .unwrap_or("STRICT");
         if mode.eq_ignore_ascii_case("OFF") {
             return None;
         }
         let service = mesh_config
-            .pointer("/ingressService")
+            .at("/ingressService")
             .and_then(Value::as_str)
             .filter(|name| !name.is_empty())
             .unwrap_or("istio-ingressgateway")

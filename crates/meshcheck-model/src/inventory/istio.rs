@@ -1,6 +1,7 @@
 //! Istio's own components found in the input: control planes (istiod per revision), gateway
 //! workloads, node agents (ztunnel, istio-cni) and every data-plane proxy with its version.
 
+use crate::ValueAt;
 use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
@@ -64,7 +65,7 @@ pub fn control_planes(mesh: &Mesh) -> Vec<ControlPlane<'_>> {
         for controller in mesh.of_kind(kind) {
             let labels = controller
                 .spec()
-                .pointer("/template/metadata/labels")
+                .at("/template/metadata/labels")
                 .and_then(Value::as_object);
             if labels.is_some_and(is_istiod_labels) {
                 workloads.push(Workload::of_controller(mesh, controller));
@@ -236,10 +237,10 @@ pub fn gateways(mesh: &Mesh) -> Vec<GatewayWorkload<'_>> {
         for controller in mesh.of_kind(kind) {
             let template = controller.spec().get("template");
             let labels = template
-                .and_then(|template| template.pointer("/metadata/labels"))
+                .and_then(|template| template.at("/metadata/labels"))
                 .and_then(Value::as_object);
             let annotations = template
-                .and_then(|template| template.pointer("/metadata/annotations"))
+                .and_then(|template| template.at("/metadata/annotations"))
                 .and_then(Value::as_object);
             let (Some(labels), annotations) = (labels, annotations) else {
                 continue;
@@ -424,7 +425,7 @@ pub fn node_agents(mesh: &Mesh) -> Vec<(NodeAgentKind, &Resource)> {
         .filter_map(|daemon_set| {
             let labels = daemon_set
                 .spec()
-                .pointer("/template/metadata/labels")
+                .at("/template/metadata/labels")
                 .and_then(Value::as_object)?;
             if label(labels, "app") == Some("ztunnel") {
                 Some((NodeAgentKind::Ztunnel, daemon_set))

@@ -1,6 +1,7 @@
 //! Node facts: topology (zone, region), size (allocatable CPU and memory), kubelet version and
 //! whether ordinary workloads can be scheduled there.
 
+use crate::ValueAt;
 use serde_json::Value;
 
 use super::version::Version;
@@ -75,7 +76,7 @@ impl<'m> NodeInfo<'m> {
             allocatable_cpu_millis: allocatable.get("cpu").and_then(cpu_millis),
             allocatable_memory_bytes: allocatable.get("memory").and_then(bytes),
             kubelet_version: status
-                .pointer("/nodeInfo/kubeletVersion")
+                .at("/nodeInfo/kubeletVersion")
                 .and_then(Value::as_str)
                 .and_then(Version::parse),
             control_plane,

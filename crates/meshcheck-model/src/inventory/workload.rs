@@ -2,6 +2,7 @@
 //! alone when the input has no controller for them. Availability facts (replicas, autoscaler,
 //! disruption budget, requests, spreading) are read the same way for istiod and gateways.
 
+use crate::ValueAt;
 use serde_json::{Map, Value};
 
 use crate::resource::{items, str_field};
@@ -74,7 +75,7 @@ impl<'m> Workload<'m> {
         match self.controller {
             Some(controller) => controller
                 .spec()
-                .pointer("/template/spec")
+                .at("/template/spec")
                 .unwrap_or(&Value::Null),
             None => self.resource().spec(),
         }
@@ -85,7 +86,7 @@ impl<'m> Workload<'m> {
         match self.controller {
             Some(controller) => controller
                 .spec()
-                .pointer("/template/metadata/labels")
+                .at("/template/metadata/labels")
                 .and_then(Value::as_object)
                 .unwrap_or(&EMPTY),
             None => self.resource().labels(),
@@ -189,7 +190,7 @@ impl<'m> Workload<'m> {
     pub fn spreads_replicas(&self) -> bool {
         let spec = self.pod_spec();
         let anti_affinity = spec
-            .pointer("/affinity/podAntiAffinity")
+            .at("/affinity/podAntiAffinity")
             .and_then(Value::as_object)
             .is_some_and(|anti| {
                 anti.values()
@@ -222,7 +223,7 @@ impl<'m> Workload<'m> {
 
 /// Which of `cpu` and `memory` a container does not request.
 pub fn missing_requests(container: &Value) -> Vec<&'static str> {
-    let requests = container.pointer("/resources/requests");
+    let requests = container.at("/resources/requests");
     ["cpu", "memory"]
         .into_iter()
         .filter(|resource| {

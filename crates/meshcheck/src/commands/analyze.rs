@@ -204,10 +204,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let slowest: Vec<String> = timings
             .per_rule
             .iter()
-            .take(5)
+            .filter(|(_, took)| *took >= Duration::from_millis(10))
+            .take(30)
             .map(|(code, took)| format!("{code} {:.1} ms", ms(*took)))
             .collect();
-        eprintln!("timings: slowest rules: {}", slowest.join(", "));
+        eprintln!("timings: rules over 10 ms: {}", slowest.join(", "));
     }
 
     if input_errors {

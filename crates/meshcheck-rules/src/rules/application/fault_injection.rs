@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
 use serde_json::Value;
 
@@ -68,7 +69,7 @@ pub(crate) fn is_test_namespace(mesh: &Mesh, namespace: &str) -> bool {
 /// The share of requests a fault applies to: `percentage.value`, the deprecated `percent`, or
 /// 100 when neither is given.
 fn share(fault: &Value) -> f64 {
-    if let Some(value) = fault.pointer("/percentage/value").and_then(Value::as_f64) {
+    if let Some(value) = fault.at("/percentage/value").and_then(Value::as_f64) {
         return value;
     }
     if let Some(value) = fault.get("percent").and_then(Value::as_f64) {

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -129,7 +130,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let injector_default = injector_values(mesh)
         .and_then(|values| {
             values
-                .pointer("/global/proxy/holdApplicationUntilProxyStarts")
+                .at("/global/proxy/holdApplicationUntilProxyStarts")
                 .and_then(Value::as_bool)
         })
         .unwrap_or(false);

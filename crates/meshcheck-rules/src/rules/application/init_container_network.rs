@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -122,8 +123,8 @@ fn network_hint(container: &Value) -> Option<String> {
 
 fn runs_as_proxy_user(workload: &Workload, container: &Value) -> bool {
     container
-        .pointer("/securityContext/runAsUser")
-        .or_else(|| workload.spec.pointer("/securityContext/runAsUser"))
+        .at("/securityContext/runAsUser")
+        .or_else(|| workload.spec.at("/securityContext/runAsUser"))
         .and_then(Value::as_i64)
         == Some(1337)
 }

@@ -1,6 +1,7 @@
 //! The sidecar injector's Helm values (`data.values` of the `istio-sidecar-injector` ConfigMap
 //! in the root namespace): the defaults injected proxies get.
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ pub(crate) fn injector_values(mesh: &Mesh) -> Option<Value> {
         mesh.root_namespace(),
         "istio-sidecar-injector",
     )?;
-    let text = config_map.value().pointer("/data/values")?.as_str()?;
+    let text = config_map.value().at("/data/values")?.as_str()?;
     serde_json::from_str(text).ok()
 }
 
@@ -21,7 +22,7 @@ pub(crate) fn injector_values(mesh: &Mesh) -> Option<Value> {
 pub(crate) fn istiod_native_sidecars(mesh: &Mesh) -> bool {
     mesh.of_kind(Kind::Deployment)
         .filter(|deployment| deployment.name().starts_with("istiod"))
-        .flat_map(|deployment| items(deployment.spec().pointer("/template/spec/containers")))
+        .flat_map(|deployment| items(deployment.spec().at("/template/spec/containers")))
         .flat_map(|container| items(container.get("env")))
         .any(|env| {
             str_field(env, "name") == Some("ENABLE_NATIVE_SIDECARS")

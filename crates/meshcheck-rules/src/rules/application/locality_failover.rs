@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
 use serde_json::Value;
 
@@ -63,7 +64,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         for block in policy_blocks(rule) {
             let Some(locality) = block
                 .value
-                .pointer("/loadBalancer/localityLbSetting")
+                .at("/loadBalancer/localityLbSetting")
                 .filter(|locality| locality.is_object())
             else {
                 continue;
@@ -100,7 +101,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                         .iter()
                         .map(|part| format!("/{part}"))
                         .collect();
-                    rule.value().pointer(&pointer)
+                    rule.value().at(&pointer)
                 });
             let inherited = (block.scope != "trafficPolicy" && top_level)
                 || parent.is_some_and(has_outlier_detection);

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::BTreeMap;
 
 use meshcheck_model::{Kind, Mesh, Resource};
@@ -50,7 +51,7 @@ fn placement(mesh: &Mesh, pod: &Resource) -> Option<&'static str> {
 fn finished(pod: &Resource) -> bool {
     matches!(
         pod.value()
-            .pointer("/status/phase")
+            .at("/status/phase")
             .and_then(|phase| phase.as_str()),
         Some("Succeeded" | "Failed")
     )

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -65,7 +66,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             {
                 let share = route
                     .value
-                    .pointer("/mirrorPercentage/value")
+                    .at("/mirrorPercentage/value")
                     .and_then(Value::as_f64)
                     .or_else(|| route.value.get("mirrorPercent").and_then(Value::as_f64))
                     .unwrap_or(100.0);
@@ -85,7 +86,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             }
             for (index, mirror) in items(route.value.get("mirrors")).enumerate() {
                 let share = mirror
-                    .pointer("/percentage/value")
+                    .at("/percentage/value")
                     .and_then(Value::as_f64)
                     .unwrap_or(100.0);
                 if share < 100.0 {

@@ -2,6 +2,7 @@
 //! the namespace policy, else the mesh-wide policy in the root namespace, else PERMISSIVE.
 //! `UNSET` (or no mode) inherits from the next level.
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 use serde_json::{Map, Value};
@@ -23,7 +24,7 @@ fn mode_of(policy: &Resource, port: Option<u64>) -> Option<String> {
     {
         return Some(mode.to_owned());
     }
-    spec.pointer("/mtls/mode")
+    spec.at("/mtls/mode")
         .and_then(Value::as_str)
         .filter(|mode| *mode != "UNSET")
         .map(str::to_owned)
@@ -32,7 +33,7 @@ fn mode_of(policy: &Resource, port: Option<u64>) -> Option<String> {
 fn selector(policy: &Resource) -> Option<&Map<String, Value>> {
     policy
         .spec()
-        .pointer("/selector/matchLabels")
+        .at("/selector/matchLabels")
         .and_then(Value::as_object)
         .filter(|labels| !labels.is_empty())
 }

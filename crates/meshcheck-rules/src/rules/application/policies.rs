@@ -1,6 +1,7 @@
 //! The traffic policies of a DestinationRule: the top-level one, its port-level settings, and
 //! those of each subset (with their own port-level settings).
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Resource, items, str_field};
 use serde_json::Value;
 
@@ -35,7 +36,7 @@ impl PolicyBlock<'_> {
 }
 
 fn port_label(port: &Value) -> String {
-    port.pointer("/port/number")
+    port.at("/port/number")
         .and_then(Value::as_u64)
         .map(|number| format!("port {number}"))
         .unwrap_or_else(|| "port".to_owned())
@@ -107,7 +108,7 @@ pub(crate) fn policy_blocks(rule: &Resource) -> Vec<PolicyBlock<'_>> {
 
 /// An integer field that manifests sometimes quote.
 pub(crate) fn int_field(value: &Value, pointer: &str) -> Option<i64> {
-    match value.pointer(pointer)? {
+    match value.at(pointer)? {
         Value::Number(number) => number.as_i64(),
         Value::String(text) => text.trim().parse().ok(),
         _ => None,

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -65,8 +66,8 @@ fn rewrite_enabled(workload: &Workload, mesh_default: bool) -> bool {
 /// The port number a probe targets (a named port resolves through the container's ports).
 fn probe_port(container: &Value, probe: &Value) -> Option<u64> {
     let port = probe
-        .pointer("/httpGet/port")
-        .or_else(|| probe.pointer("/grpc/port"))?;
+        .at("/httpGet/port")
+        .or_else(|| probe.at("/grpc/port"))?;
     match port {
         Value::Number(number) => number.as_u64(),
         Value::String(name) => name.parse().ok().or_else(|| {
@@ -89,7 +90,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let mesh_default = injector_values(mesh)
         .and_then(|values| {
             values
-                .pointer("/sidecarInjectorWebhook/rewriteAppHTTPProbe")
+                .at("/sidecarInjectorWebhook/rewriteAppHTTPProbe")
                 .and_then(Value::as_bool)
         })
         .unwrap_or(true);

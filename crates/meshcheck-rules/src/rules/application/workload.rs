@@ -4,9 +4,10 @@
 //! edits rather than once per replica.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Mesh, Resource, ResourceId, items, str_field};
 use serde_json::{Map, Value};
 
 /// Controllers whose pod template sits at `spec.template`.
@@ -42,6 +43,11 @@ impl<'a> Workload<'a> {
             metadata: pod.get("metadata").unwrap_or(&Value::Null),
             spec: pod.get("spec").unwrap_or(&Value::Null),
         }
+    }
+
+    /// The workload of a controller (its pod template) or of a Pod.
+    pub fn of_resource(resource: &'a Resource) -> Workload<'a> {
+        Workload::of(resource, pod_path(resource.kind))
     }
 
     /// The workload as a Pod resource.
@@ -252,16 +258,16 @@ impl<'a> NamespaceControllers<'a> {
 }
 
 /// Every workload of the mesh and, for each Pod that a controller accounts for, that
-/// controller: computed once per rule run, in time linear in the input.
-pub(crate) struct WorkloadIndex<'a> {
-    pub workloads: Vec<Workload<'a>>,
-    /// Pod (by address) → its controller.
-    controller_of_pod: HashMap<*const Resource, &'a Resource>,
+/// controller, as resource ids: computed once per run (see [`Mesh::derived`]), in time linear in
+/// the input.
+struct WorkloadIds {
+    workloads: Vec<ResourceId>,
+    controller_of_pod: HashMap<ResourceId, ResourceId>,
 }
 
-impl<'a> WorkloadIndex<'a> {
+impl WorkloadIds {
     /// Controllers that select pods by label, per namespace (Jobs match pods by owner only).
-    fn controllers_by_namespace(mesh: &'a Mesh) -> HashMap<&'a str, NamespaceControllers<'a>> {
+    fn controllers_by_namespace(mesh: &Mesh) -> HashMap<&str, NamespaceControllers<'_>> {
         let mut by_namespace: HashMap<&str, NamespaceControllers> = HashMap::new();
         for kind in TEMPLATE_CONTROLLERS
             .iter()
@@ -277,8 +283,8 @@ impl<'a> WorkloadIndex<'a> {
         by_namespace
     }
 
-    pub fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
-        let controllers = WorkloadIndex::controllers_by_namespace(mesh);
+    fn build(mesh: &Mesh) -> WorkloadIds {
+        let controllers = WorkloadIds::controllers_by_namespace(mesh);
         let mut workloads = Vec::new();
         for kind in [
             Kind::Deployment,
@@ -294,31 +300,56 @@ impl<'a> WorkloadIndex<'a> {
                 {
                     continue;
                 }
-                workloads.push(Workload::of(resource, pod_path(kind)));
+                workloads.push(resource.id);
             }
         }
         let mut controller_of_pod = HashMap::new();
+        let empty = NamespaceControllers::default();
         for pod in mesh.of_kind(Kind::Pod) {
-            let empty = NamespaceControllers::default();
             let namespace_controllers = controllers.get(pod.namespace.as_str()).unwrap_or(&empty);
             match owner_of(mesh, namespace_controllers, pod) {
                 Some(controller) => {
-                    controller_of_pod.insert(pod as *const Resource, controller);
+                    controller_of_pod.insert(pod.id, controller.id);
                 }
-                None => workloads.push(Workload::of_pod(pod)),
+                None => workloads.push(pod.id),
             }
         }
-        WorkloadIndex {
+        WorkloadIds {
             workloads,
             controller_of_pod,
+        }
+    }
+}
+
+/// Every workload of the mesh and, for each Pod that a controller accounts for, that
+/// controller.
+pub(crate) struct WorkloadIndex<'a> {
+    pub workloads: Vec<Workload<'a>>,
+    mesh: &'a Mesh,
+    ids: Arc<WorkloadIds>,
+}
+
+impl<'a> WorkloadIndex<'a> {
+    pub fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
+        let ids = mesh.derived(WorkloadIds::build);
+        let workloads = ids
+            .workloads
+            .iter()
+            .map(|&id| Workload::of_resource(mesh.resource(id)))
+            .collect();
+        WorkloadIndex {
+            workloads,
+            mesh,
+            ids,
         }
     }
 
     /// The controller of a Pod, when the input has it (see [`owner_of`]).
     pub fn controller(&self, pod: &Resource) -> Option<&'a Resource> {
-        self.controller_of_pod
-            .get(&(pod as *const Resource))
-            .copied()
+        self.ids
+            .controller_of_pod
+            .get(&pod.id)
+            .map(|&id| self.mesh.resource(id))
     }
 }
 

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::host_covered_by;
 use meshcheck_model::{Kind, Mesh, Resource, items, strings};
 use serde_json::Value;
@@ -56,14 +57,8 @@ fn rejects_misdirected(service: &Resource) -> bool {
     let mut routes = items(service.spec().get("http")).peekable();
     routes.peek().is_some()
         && routes.all(|route| {
-            route
-                .pointer("/fault/abort/httpStatus")
-                .and_then(Value::as_u64)
-                == Some(421)
-                || route
-                    .pointer("/directResponse/status")
-                    .and_then(Value::as_u64)
-                    == Some(421)
+            route.at("/fault/abort/httpStatus").and_then(Value::as_u64) == Some(421)
+                || route.at("/directResponse/status").and_then(Value::as_u64) == Some(421)
         })
 }
 

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
 use crate::{Sink, declare_rule};
@@ -52,7 +53,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
         for (index, listener) in items(gateway.spec().get("listeners")).enumerate() {
             let from = listener
-                .pointer("/allowedRoutes/namespaces/from")
+                .at("/allowedRoutes/namespaces/from")
                 .and_then(|value| value.as_str());
             if from != Some("All") {
                 continue;

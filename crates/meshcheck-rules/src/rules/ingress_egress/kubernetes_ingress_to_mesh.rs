@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
@@ -60,7 +61,7 @@ fn ingress_class(ingress: &Resource) -> Option<&str> {
 /// The Service a backend names (`service.name` in v1, `serviceName` in v1beta1).
 fn service_name(backend: &Value) -> Option<&str> {
     backend
-        .pointer("/service/name")
+        .at("/service/name")
         .or_else(|| backend.get("serviceName"))
         .and_then(Value::as_str)
 }
@@ -75,7 +76,7 @@ fn backends(ingress: &Resource) -> Vec<(&str, Vec<String>)> {
         }
     }
     for (rule_index, rule) in items(spec.get("rules")).enumerate() {
-        for (path_index, path) in items(rule.pointer("/http/paths")).enumerate() {
+        for (path_index, path) in items(rule.at("/http/paths")).enumerate() {
             if let Some(name) = path.get("backend").and_then(service_name) {
                 found.push((
                     name,

@@ -48,7 +48,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     if !mesh.mesh_config.explicit {
         return;
     }
-    let mode = match mesh.mesh_config.pointer("/outboundTrafficPolicy/mode") {
+    let mode = match mesh.mesh_config.at("/outboundTrafficPolicy/mode") {
         Some(Value::String(mode)) => mode.to_ascii_uppercase(),
         Some(Value::Number(number)) if number.as_u64() == Some(0) => "REGISTRY_ONLY".to_owned(),
         _ => "ALLOW_ANY".to_owned(),
@@ -56,10 +56,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     if mode == "REGISTRY_ONLY" {
         return;
     }
-    let explicit = mesh
-        .mesh_config
-        .pointer("/outboundTrafficPolicy/mode")
-        .is_some();
+    let explicit = mesh.mesh_config.at("/outboundTrafficPolicy/mode").is_some();
     let how = if explicit {
         "sets outboundTrafficPolicy.mode ALLOW_ANY"
     } else {

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh};
 use serde_json::Value;
 
@@ -45,16 +46,16 @@ declare_rule! {
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let mesh_registry_only = mesh.mesh_config.explicit
         && matches!(
-            mesh.mesh_config.pointer("/outboundTrafficPolicy/mode"),
+            mesh.mesh_config.at("/outboundTrafficPolicy/mode"),
             Some(Value::String(mode)) if mode.eq_ignore_ascii_case("REGISTRY_ONLY")
         );
     for sidecar in mesh.of_kind(Kind::Sidecar) {
         let allow_any = matches!(
-            sidecar.spec().pointer("/outboundTrafficPolicy/mode"),
+            sidecar.spec().at("/outboundTrafficPolicy/mode"),
             Some(Value::String(mode)) if mode.eq_ignore_ascii_case("ALLOW_ANY")
         ) || sidecar
             .spec()
-            .pointer("/outboundTrafficPolicy/mode")
+            .at("/outboundTrafficPolicy/mode")
             .and_then(Value::as_u64)
             == Some(1);
         if !allow_any {

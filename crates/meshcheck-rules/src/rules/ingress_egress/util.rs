@@ -2,6 +2,7 @@
 //! binds to, external ServiceEntries, egress gateway workloads, and findings about the mesh
 //! config.
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
 use serde_json::{Map, Value};
@@ -82,11 +83,11 @@ pub(crate) fn servers(gateway: &Resource) -> Vec<Server<'_>> {
             index,
             value,
             port: value
-                .pointer("/port/number")
+                .at("/port/number")
                 .and_then(Value::as_u64)
                 .unwrap_or(0),
             protocol: value
-                .pointer("/port/protocol")
+                .at("/port/protocol")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_ascii_uppercase(),

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
@@ -60,7 +61,7 @@ fn mesh_wide_unfiltered(telemetry: &Resource) -> Option<usize> {
     items(telemetry.spec().get("accessLogging")).position(|logging| {
         logging.get("disabled").and_then(Value::as_bool) != Some(true)
             && logging
-                .pointer("/filter/expression")
+                .at("/filter/expression")
                 .and_then(Value::as_str)
                 .is_none_or(|expression| expression.trim().is_empty())
     })
@@ -69,7 +70,7 @@ fn mesh_wide_unfiltered(telemetry: &Resource) -> Option<usize> {
 fn check(mesh: &Mesh, sink: &mut Sink) {
     if let Some(file) = mesh
         .mesh_config
-        .pointer("/accessLogFile")
+        .at("/accessLogFile")
         .and_then(Value::as_str)
         .filter(|file| !file.is_empty())
     {
@@ -82,7 +83,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         );
     } else if let Some(providers) = mesh
         .mesh_config
-        .pointer("/defaultProviders/accessLogging")
+        .at("/defaultProviders/accessLogging")
         .and_then(Value::as_array)
         .filter(|providers| !providers.is_empty())
     {

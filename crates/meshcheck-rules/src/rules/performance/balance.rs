@@ -1,6 +1,7 @@
 //! EnvoyFilter patches that set Envoy's `exact_balance` connection balancer, and which listeners
 //! they reach.
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
@@ -58,7 +59,7 @@ fn sets_exact_balance(value: &Value) -> bool {
 }
 
 fn context(patch: &Value) -> &str {
-    match patch.pointer("/match/context") {
+    match patch.at("/match/context") {
         Some(Value::String(name)) => name,
         Some(Value::Number(number)) => match number.as_u64() {
             Some(1) => "SIDECAR_INBOUND",
@@ -75,17 +76,14 @@ pub(crate) fn balance_patches(mesh: &Mesh) -> Vec<BalancePatch<'_>> {
     let mut found = Vec::new();
     for filter in mesh.of_kind(Kind::EnvoyFilter) {
         for (index, patch) in items(filter.spec().get("configPatches")).enumerate() {
-            if !patch
-                .pointer("/patch/value")
-                .is_some_and(sets_exact_balance)
-            {
+            if !patch.at("/patch/value").is_some_and(sets_exact_balance) {
                 continue;
             }
             let port = patch
-                .pointer("/match/listener/portNumber")
+                .at("/match/listener/portNumber")
                 .and_then(Value::as_u64);
             let name = patch
-                .pointer("/match/listener")
+                .at("/match/listener")
                 .and_then(|listener| str_field(listener, "name"));
             let context = context(patch);
             let (listener, matched) = match (port, name, context) {
@@ -127,7 +125,7 @@ pub(crate) fn balance_patches(mesh: &Mesh) -> Vec<BalancePatch<'_>> {
 pub(crate) fn filter_scope(mesh: &Mesh, filter: &Resource) -> String {
     let labels = filter
         .spec()
-        .pointer("/workloadSelector/labels")
+        .at("/workloadSelector/labels")
         .and_then(Value::as_object)
         .filter(|labels| !labels.is_empty());
     match labels {

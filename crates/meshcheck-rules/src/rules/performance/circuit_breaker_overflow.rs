@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::{host_covered_by, to_fqdn};
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
@@ -92,13 +93,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                         &rule.namespace,
                         str_field(rule.spec(), "host").unwrap_or_default(),
                     );
-                    let sets_pool = rule
-                        .spec()
-                        .pointer("/trafficPolicy/connectionPool")
-                        .is_some()
-                        || items(rule.spec().get("subsets")).any(|subset| {
-                            subset.pointer("/trafficPolicy/connectionPool").is_some()
-                        });
+                    let sets_pool = rule.spec().at("/trafficPolicy/connectionPool").is_some()
+                        || items(rule.spec().get("subsets"))
+                            .any(|subset| subset.at("/trafficPolicy/connectionPool").is_some());
                     sets_pool && host_covered_by(host, &pattern)
                 })
             });

@@ -3,6 +3,7 @@
 //! `defaultServiceExportTo`), narrowed by the egress hosts of the Sidecar resource that applies
 //! to it. Each service port becomes one Envoy cluster (plus listeners and routes).
 
+use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
 use meshcheck_model::hosts::{fqdn_parts, host_covered_by, service_entry_scopes, to_fqdn};
@@ -70,7 +71,7 @@ fn visible(scopes: &[String], namespace: &str) -> bool {
 impl<'a> ConfigSizes<'a> {
     pub fn new(mesh: &'a Mesh) -> ConfigSizes<'a> {
         let mut default_export: Vec<String> =
-            strings(mesh.mesh_config.pointer("/defaultServiceExportTo"))
+            strings(mesh.mesh_config.at("/defaultServiceExportTo"))
                 .into_iter()
                 .map(str::to_owned)
                 .collect();
@@ -116,7 +117,7 @@ impl<'a> ConfigSizes<'a> {
         let selector = |sidecar: &Resource| {
             sidecar
                 .spec()
-                .pointer("/workloadSelector/labels")
+                .at("/workloadSelector/labels")
                 .and_then(Value::as_object)
                 .filter(|selector| !selector.is_empty())
                 .cloned()

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
 use serde_json::Value;
 
@@ -81,11 +82,9 @@ fn argument<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     if let Some(values) = injector_values(mesh) {
-        let level = values
-            .pointer("/global/proxy/logLevel")
-            .and_then(Value::as_str);
+        let level = values.at("/global/proxy/logLevel").and_then(Value::as_str);
         let components = values
-            .pointer("/global/proxy/componentLogLevel")
+            .at("/global/proxy/componentLogLevel")
             .and_then(Value::as_str)
             .map(verbose_components)
             .unwrap_or_default();

@@ -60,7 +60,7 @@ fn enrolled(namespace: &meshcheck_model::Resource) -> bool {
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let configured = mesh
         .mesh_config
-        .pointer("/discoverySelectors")
+        .at("/discoverySelectors")
         .and_then(Value::as_array)
         .is_some_and(|selectors| !selectors.is_empty());
     if configured {

@@ -4,11 +4,12 @@
 //! by field) and its CPU and memory requests and limits (the injected container, else the
 //! `sidecar.istio.io/proxy*` annotations, else the injector's `global.proxy.resources`).
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::inventory::{bytes, cpu_millis};
 use meshcheck_model::selector::matches_labels;
 use std::collections::HashMap;
 
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Mesh, Resource, ResourceId};
 use serde_json::{Map, Value};
 
 use crate::rules::application::workload::{Workload, WorkloadIndex, any_pod};
@@ -73,7 +74,7 @@ pub(crate) fn annotation_config(workload: &Workload) -> Option<Map<String, Value
 fn proxy_config_selects(config: &Resource, labels: &Map<String, Value>) -> Option<bool> {
     let selector = config
         .spec()
-        .pointer("/selector/matchLabels")
+        .at("/selector/matchLabels")
         .and_then(Value::as_object)
         .filter(|selector| !selector.is_empty())?;
     Some(matches_labels(selector, labels))
@@ -84,7 +85,7 @@ pub(crate) fn effective_proxy_config(mesh: &Mesh, workload: &Workload) -> Effect
     let mut config = EffectiveProxyConfig::default();
     if let Some(defaults) = mesh
         .mesh_config
-        .pointer("/defaultConfig")
+        .at("/defaultConfig")
         .and_then(Value::as_object)
     {
         config.apply(defaults, "mesh config defaultConfig");
@@ -170,15 +171,15 @@ pub(crate) fn proxy_resources(injector: Option<&Value>, workload: &Workload) -> 
     {
         let source = "the istio-proxy container";
         return ProxyResources {
-            cpu_request: amount(resources.pointer("/requests/cpu"), true, source),
-            cpu_limit: amount(resources.pointer("/limits/cpu"), true, source),
-            memory_request: amount(resources.pointer("/requests/memory"), false, source),
-            memory_limit: amount(resources.pointer("/limits/memory"), false, source),
+            cpu_request: amount(resources.at("/requests/cpu"), true, source),
+            cpu_limit: amount(resources.at("/limits/cpu"), true, source),
+            memory_request: amount(resources.at("/requests/memory"), false, source),
+            memory_limit: amount(resources.at("/limits/memory"), false, source),
             known: true,
         };
     }
     let defaults = injector
-        .and_then(|values| values.pointer("/global/proxy/resources"))
+        .and_then(|values| values.at("/global/proxy/resources"))
         .unwrap_or(&Value::Null);
     let injector_source = "the injector's global.proxy.resources";
     let pick = |annotation: &str, pointer: &str, cpu: bool| {
@@ -187,7 +188,7 @@ pub(crate) fn proxy_resources(injector: Option<&Value>, workload: &Workload) -> 
             .map(|text| Value::String(text.to_owned()));
         match from_annotation {
             Some(value) => amount(Some(&value), cpu, &format!("annotation {annotation}")),
-            None => amount(defaults.pointer(pointer), cpu, injector_source),
+            None => amount(defaults.at(pointer), cpu, injector_source),
         }
     };
     ProxyResources {
@@ -219,15 +220,13 @@ pub(crate) fn injected_concurrency(workload: &Workload) -> Option<i64> {
 /// Whether anything in the input sets the proxy's `concurrency`: the mesh config, a ProxyConfig,
 /// a `proxy.istio.io/config` annotation, or an injected `--concurrency` argument.
 pub(crate) fn concurrency_configured(mesh: &Mesh) -> bool {
-    mesh.mesh_config
-        .pointer("/defaultConfig/concurrency")
-        .is_some()
+    mesh.mesh_config.at("/defaultConfig/concurrency").is_some()
         || mesh
             .of_kind(Kind::ProxyConfig)
             .any(|config| config.spec().get("concurrency").is_some())
         || any_pod(mesh, |metadata, spec| {
             metadata
-                .pointer("/annotations/proxy.istio.io~1config")
+                .at("/annotations/proxy.istio.io~1config")
                 .and_then(Value::as_str)
                 .is_some_and(|config| config.contains("concurrency"))
                 || meshcheck_model::items(spec.get("containers"))
@@ -248,28 +247,48 @@ pub(crate) struct ProxiedWorkload<'a> {
     pub observed: Workload<'a>,
 }
 
-/// Every workload that runs an Istio proxy (ambient pods, which have none, are left out).
-pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
+/// The proxied workloads as (workload, observed pod) resource ids, computed once per run.
+struct ProxiedIds(Vec<(ResourceId, Option<ResourceId>)>);
+
+fn find_proxied(mesh: &Mesh) -> ProxiedIds {
     let index = WorkloadIndex::new(mesh);
-    let mut injected: HashMap<*const Resource, &Resource> = HashMap::new();
+    let mut injected: HashMap<ResourceId, ResourceId> = HashMap::new();
     for pod in mesh.of_kind(Kind::Pod) {
         if Workload::of_pod(pod).proxy_container().is_none() {
             continue;
         }
         if let Some(controller) = index.controller(pod) {
-            injected.entry(controller as *const Resource).or_insert(pod);
+            injected.entry(controller.id).or_insert(pod.id);
         }
     }
-    index
-        .workloads
-        .into_iter()
-        .filter(|workload| workload.in_mesh(mesh) && !mesh.pod_in_ambient(workload.resource))
-        .map(|workload| ProxiedWorkload {
-            workload,
-            observed: injected
-                .get(&(workload.resource as *const Resource))
-                .map(|pod| Workload::of_pod(pod))
-                .unwrap_or(workload),
+    ProxiedIds(
+        index
+            .workloads
+            .iter()
+            .filter(|workload| workload.in_mesh(mesh) && !mesh.pod_in_ambient(workload.resource))
+            .map(|workload| {
+                (
+                    workload.resource.id,
+                    injected.get(&workload.resource.id).copied(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Every workload that runs an Istio proxy (ambient pods, which have none, are left out).
+pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
+    mesh.derived(find_proxied)
+        .0
+        .iter()
+        .map(|&(workload, observed)| {
+            let workload = Workload::of_resource(mesh.resource(workload));
+            ProxiedWorkload {
+                workload,
+                observed: observed
+                    .map(|pod| Workload::of_pod(mesh.resource(pod)))
+                    .unwrap_or(workload),
+            }
         })
         .collect()
 }

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, strings};
 use serde_json::Value;
 
@@ -92,7 +93,7 @@ fn broad_in_matcher(matcher: &Value) -> Vec<String> {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    if let Some(matcher) = mesh.mesh_config.pointer("/defaultConfig/proxyStatsMatcher") {
+    if let Some(matcher) = mesh.mesh_config.at("/defaultConfig/proxyStatsMatcher") {
         let broad = broad_in_matcher(matcher);
         if !broad.is_empty() {
             report_mesh_config(
@@ -110,7 +111,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             || has_annotation(metadata, "sidecar.istio.io/statsInclusionRegexps")
             || has_annotation(metadata, "sidecar.istio.io/statsInclusionSuffixes")
             || metadata
-                .pointer("/annotations/proxy.istio.io~1config")
+                .at("/annotations/proxy.istio.io~1config")
                 .and_then(Value::as_str)
                 .is_some_and(|config| config.contains("proxyStatsMatcher"))
     });

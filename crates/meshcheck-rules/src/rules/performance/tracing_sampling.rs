@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -60,8 +61,8 @@ fn number(value: Option<&Value>) -> Option<f64> {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    if let Some(rate) = number(mesh.mesh_config.pointer("/defaultConfig/tracing/sampling"))
-        .filter(|rate| *rate >= HIGH)
+    if let Some(rate) =
+        number(mesh.mesh_config.at("/defaultConfig/tracing/sampling")).filter(|rate| *rate >= HIGH)
     {
         report_mesh_config(
             mesh,
@@ -107,7 +108,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
     let any_annotation = any_pod(mesh, |metadata, _| {
         metadata
-            .pointer("/annotations/proxy.istio.io~1config")
+            .at("/annotations/proxy.istio.io~1config")
             .and_then(Value::as_str)
             .is_some_and(|config| config.contains("sampling"))
     });
@@ -143,7 +144,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if !istiod.name().starts_with("istiod") {
             continue;
         }
-        for container in items(istiod.spec().pointer("/template/spec/containers")) {
+        for container in items(istiod.spec().at("/template/spec/containers")) {
             for env in items(container.get("env")) {
                 if str_field(env, "name") != Some("PILOT_TRACE_SAMPLING") {
                     continue;

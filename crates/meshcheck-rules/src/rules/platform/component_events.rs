@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::BTreeMap;
 
 use meshcheck_model::inventory::{Workload, control_planes, gateways, node_agents};
@@ -149,7 +150,7 @@ fn collect<'m>(mesh: &'m Mesh, components: &Components<'m>) -> BTreeMap<EventKey
         let reason = str_field(value, "reason").unwrap_or("Unknown");
         let count = value
             .get("count")
-            .or_else(|| value.pointer("/series/count"))
+            .or_else(|| value.at("/series/count"))
             .or_else(|| value.get("deprecatedCount"))
             .and_then(Value::as_i64)
             .unwrap_or(1)

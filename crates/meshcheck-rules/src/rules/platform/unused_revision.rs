@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::{BTreeMap, BTreeSet};
 
 use meshcheck_model::inventory::{
@@ -77,7 +78,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         for controller in mesh.of_kind(kind) {
             let labels = controller
                 .spec()
-                .pointer("/template/metadata/labels")
+                .at("/template/metadata/labels")
                 .and_then(Value::as_object);
             // istiod carries its own revision label; that is not a use.
             if labels.is_none_or(is_istiod_labels) {

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
@@ -60,7 +61,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
         for (index, webhook) in items(config.value().get("webhooks")).enumerate() {
             let Some(service) = webhook
-                .pointer("/clientConfig/service")
+                .at("/clientConfig/service")
                 .filter(|service| service.is_object())
             else {
                 continue;

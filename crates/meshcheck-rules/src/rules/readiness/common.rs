@@ -1,6 +1,7 @@
 //! What the go-live checks share: when an input can answer a mesh-wide question, and the
 //! namespaces whose workloads are in the mesh.
 
+use meshcheck_model::ValueAt;
 use std::collections::BTreeSet;
 
 use meshcheck_model::inventory::gateway_role;
@@ -45,7 +46,7 @@ pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<String> {
 pub fn namespace_wide(policy: &Resource) -> bool {
     let spec = policy.spec();
     let selector = spec
-        .pointer("/selector/matchLabels")
+        .at("/selector/matchLabels")
         .and_then(Value::as_object)
         .is_some_and(|labels| !labels.is_empty());
     !selector && spec.get("targetRef").is_none() && spec.get("targetRefs").is_none()

@@ -52,7 +52,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         return;
     }
     let mode = config
-        .pointer("/outboundTrafficPolicy/mode")
+        .at("/outboundTrafficPolicy/mode")
         .and_then(|mode| mode.as_str())
         .unwrap_or("ALLOW_ANY");
     if mode == "REGISTRY_ONLY" {

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::selector::value_text;
 use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
@@ -51,7 +52,7 @@ declare_rule! {
 fn selector_text(policy: &Resource) -> String {
     let mut pairs: Vec<String> = policy
         .spec()
-        .pointer("/selector/matchLabels")
+        .at("/selector/matchLabels")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()

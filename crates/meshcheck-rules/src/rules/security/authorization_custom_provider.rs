@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::BTreeSet;
 
 use meshcheck_model::{Kind, Mesh, items, str_field};
@@ -58,7 +59,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let name = policy.namespace.as_str();
         let Some(provider) = policy
             .spec()
-            .pointer("/provider/name")
+            .at("/provider/name")
             .and_then(|value| value.as_str())
             .filter(|provider| !provider.is_empty())
         else {

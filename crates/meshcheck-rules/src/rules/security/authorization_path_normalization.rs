@@ -49,7 +49,7 @@ declare_rule! {
 
 /// The normalization in force (`BASE` when unset or `DEFAULT`).
 fn normalization(mesh: &Mesh) -> &'static str {
-    match mesh.mesh_config.pointer("/pathNormalization/normalization") {
+    match mesh.mesh_config.at("/pathNormalization/normalization") {
         Some(Value::String(text)) => match text.to_ascii_uppercase().as_str() {
             "NONE" => "NONE",
             "MERGE_SLASHES" => "MERGE_SLASHES",

@@ -1,6 +1,7 @@
 //! AuthorizationPolicy helpers shared by the security rules: the action, the scope a policy
 //! applies to, and walking its rules' fields.
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
 use serde_json::{Map, Value};
@@ -68,7 +69,7 @@ impl<'a> Scope<'a> {
             return Scope::Targets(&policy.namespace);
         }
         match spec
-            .pointer("/selector/matchLabels")
+            .at("/selector/matchLabels")
             .and_then(Value::as_object)
             .filter(|labels| !labels.is_empty())
         {

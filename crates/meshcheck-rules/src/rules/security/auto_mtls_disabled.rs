@@ -43,7 +43,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     if !mesh.mesh_config.explicit {
         return;
     }
-    let disabled = match mesh.mesh_config.pointer("/enableAutoMtls") {
+    let disabled = match mesh.mesh_config.at("/enableAutoMtls") {
         Some(Value::Bool(flag)) => !flag,
         Some(Value::String(text)) => text.eq_ignore_ascii_case("false"),
         _ => false,

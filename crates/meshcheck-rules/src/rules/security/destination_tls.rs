@@ -1,6 +1,7 @@
 //! DestinationRule TLS settings and the in-mesh Services they apply to, shared by the rules on
 //! client-side TLS modes.
 
+use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::{host_covered_by, to_fqdn};
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
@@ -102,7 +103,7 @@ fn policy_settings<'a>(
             mode: TlsMode::parse(tls.get("mode")),
             subset,
             port: settings
-                .pointer("/port/number")
+                .at("/port/number")
                 .and_then(Value::as_u64)
                 .map(|port| port as u32),
             path,

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field, strings};
 
 use crate::{Sink, declare_rule};
@@ -45,7 +46,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if deployment.label("app") != Some("istiod") {
             continue;
         }
-        let containers = deployment.spec().pointer("/template/spec/containers");
+        let containers = deployment.spec().at("/template/spec/containers");
         let Some((index, discovery)) = items(containers)
             .enumerate()
             .find(|(_, container)| str_field(container, "name") == Some("discovery"))

@@ -2,6 +2,7 @@
 //! comes from the oldest matching workload policy, else the namespace policy, else the mesh-wide
 //! policy in the root namespace, else PERMISSIVE. `UNSET` at any level inherits from the next.
 
+use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
 use meshcheck_model::selector::matches_labels;
@@ -59,14 +60,14 @@ impl MtlsMode {
 
 /// The mode of a PeerAuthentication as a whole (`spec.mtls.mode`).
 pub(crate) fn policy_mode(policy: &Resource) -> MtlsMode {
-    MtlsMode::parse(policy.spec().pointer("/mtls/mode"))
+    MtlsMode::parse(policy.spec().at("/mtls/mode"))
 }
 
 /// The `spec.selector.matchLabels` of a policy, when it has a non-empty one.
 pub(crate) fn match_labels(policy: &Resource) -> Option<&Map<String, Value>> {
     policy
         .spec()
-        .pointer("/selector/matchLabels")
+        .at("/selector/matchLabels")
         .and_then(Value::as_object)
         .filter(|labels| !labels.is_empty())
 }

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
 use serde_json::Value;
 
@@ -51,14 +52,14 @@ declare_rule! {
 /// A field of the container's security context, else of the pod's.
 fn effective<'a>(container: &'a Value, pod_spec: &'a Value, key: &str) -> Option<&'a Value> {
     container
-        .pointer(&format!("/securityContext/{key}"))
-        .or_else(|| pod_spec.pointer(&format!("/securityContext/{key}")))
+        .at(&format!("/securityContext/{key}"))
+        .or_else(|| pod_spec.at(&format!("/securityContext/{key}")))
 }
 
 fn problems(workload: &Workload, container: &Value, proxy: bool) -> (Vec<String>, Severity) {
     let mut found = Vec::new();
     let mut severity = Severity::Warning;
-    let context = |key: &str| container.pointer(&format!("/securityContext/{key}"));
+    let context = |key: &str| container.at(&format!("/securityContext/{key}"));
     if context("privileged").and_then(Value::as_bool) == Some(true) {
         found.push("privileged: true".to_owned());
         if proxy {
@@ -78,7 +79,7 @@ fn problems(workload: &Workload, container: &Value, proxy: bool) -> (Vec<String>
         found.push("allowPrivilegeEscalation: true".to_owned());
     }
     if !tproxy {
-        let added: Vec<&str> = items(container.pointer("/securityContext/capabilities/add"))
+        let added: Vec<&str> = items(container.at("/securityContext/capabilities/add"))
             .filter_map(Value::as_str)
             .filter(|capability| {
                 matches!(

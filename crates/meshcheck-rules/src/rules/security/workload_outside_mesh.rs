@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, selector::value_text};
 use serde_json::Value;
 
@@ -70,7 +71,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
         let field = if workload
             .metadata
-            .pointer("/labels/sidecar.istio.io~1inject")
+            .at("/labels/sidecar.istio.io~1inject")
             .is_some()
         {
             "labels"

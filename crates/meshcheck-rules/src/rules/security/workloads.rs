@@ -3,9 +3,10 @@
 //! mesh workloads, and whether the input shows the control plane at all.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_labels, value_text};
-use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{InputSource, Kind, Mesh, Resource, ResourceId, items, str_field};
 use serde_json::{Map, Value};
 
 use super::authz::Scope;
@@ -174,9 +175,10 @@ fn controller_in_input(mesh: &Mesh, resource: &Resource) -> bool {
     })
 }
 
-/// Every workload once: controller templates (unless their own controller is in the input) and
-/// Pods whose controller is not in the input.
-pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
+/// Every workload once, as resource ids: computed once per run (see [`Mesh::derived`]).
+struct WorkloadIds(Vec<ResourceId>);
+
+fn find_workloads(mesh: &Mesh) -> WorkloadIds {
     let mut found = Vec::new();
     for kind in [
         Kind::Deployment,
@@ -187,25 +189,39 @@ pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
         Kind::CronJob,
     ] {
         for resource in mesh.of_kind(kind) {
-            if controller_in_input(mesh, resource) {
-                continue;
-            }
-            if let Some((template, path)) = template(resource) {
-                found.push(Workload {
-                    resource,
-                    metadata: template.get("metadata").unwrap_or(&Value::Null),
-                    pod_spec: template.get("spec").unwrap_or(&Value::Null),
-                    template_path: path,
-                });
+            if !controller_in_input(mesh, resource) && template(resource).is_some() {
+                found.push(resource.id);
             }
         }
     }
     for pod in mesh.of_kind(Kind::Pod) {
         if !controller_in_input(mesh, pod) {
-            found.push(pod_workload(pod));
+            found.push(pod.id);
         }
     }
-    found
+    WorkloadIds(found)
+}
+
+fn workload_of(resource: &Resource) -> Workload<'_> {
+    match template(resource) {
+        Some((template, path)) => Workload {
+            resource,
+            metadata: template.get("metadata").unwrap_or(&Value::Null),
+            pod_spec: template.get("spec").unwrap_or(&Value::Null),
+            template_path: path,
+        },
+        None => pod_workload(resource),
+    }
+}
+
+/// Every workload once: controller templates (unless their own controller is in the input) and
+/// Pods whose controller is not in the input.
+pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
+    mesh.derived(find_workloads)
+        .0
+        .iter()
+        .map(|&id| workload_of(mesh.resource(id)))
+        .collect()
 }
 
 /// The workloads that show injected containers: the Pods when the input has any (a cluster
@@ -237,41 +253,58 @@ pub(crate) fn service_selector(service: &Resource) -> Option<&Map<String, Value>
         .filter(|selector| !selector.is_empty())
 }
 
-/// The workloads of the input, indexed by namespace (built once per rule run).
-pub(crate) struct WorkloadIndex<'a> {
-    pub all: Vec<Workload<'a>>,
-    by_namespace: HashMap<&'a str, Vec<usize>>,
-    /// (namespace, label key, label value) → workloads, to answer selectors without scanning.
-    by_label: HashMap<(&'a str, &'a str, String), Vec<usize>>,
+/// Where each workload sits in [`WorkloadIndex::all`]: by namespace and by (namespace, label
+/// key, label value). Built once per run.
+struct WorkloadLookup {
+    by_namespace: HashMap<String, Vec<usize>>,
+    by_label: HashMap<(String, String, String), Vec<usize>>,
 }
 
-impl<'a> WorkloadIndex<'a> {
-    pub(crate) fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
-        let all = workloads(mesh);
-        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_label: HashMap<(&str, &str, String), Vec<usize>> = HashMap::new();
-        for (index, workload) in all.iter().enumerate() {
+impl WorkloadLookup {
+    fn build(mesh: &Mesh) -> WorkloadLookup {
+        let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_label: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        for (index, workload) in workloads(mesh).iter().enumerate() {
             by_namespace
-                .entry(workload.namespace())
+                .entry(workload.namespace().to_owned())
                 .or_default()
                 .push(index);
             for (key, value) in workload.labels() {
                 by_label
-                    .entry((workload.namespace(), key.as_str(), value_text(value)))
+                    .entry((
+                        workload.namespace().to_owned(),
+                        key.clone(),
+                        value_text(value),
+                    ))
                     .or_default()
                     .push(index);
             }
         }
-        WorkloadIndex {
-            all,
+        WorkloadLookup {
             by_namespace,
             by_label,
+        }
+    }
+}
+
+/// The workloads of the input, indexed by namespace and labels.
+pub(crate) struct WorkloadIndex<'a> {
+    pub all: Vec<Workload<'a>>,
+    lookup: Arc<WorkloadLookup>,
+}
+
+impl<'a> WorkloadIndex<'a> {
+    pub(crate) fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
+        WorkloadIndex {
+            all: workloads(mesh),
+            lookup: mesh.derived(WorkloadLookup::build),
         }
     }
 
     /// The workloads of one namespace.
     pub(crate) fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = &Workload<'a>> {
-        self.by_namespace
+        self.lookup
+            .by_namespace
             .get(namespace)
             .map(Vec::as_slice)
             .unwrap_or_default()
@@ -288,8 +321,9 @@ impl<'a> WorkloadIndex<'a> {
                 let Some((key, value)) = selector.iter().next() else {
                     return self.in_namespace(namespace).collect();
                 };
-                self.by_label
-                    .get(&(*namespace, key.as_str(), value_text(value)))
+                self.lookup
+                    .by_label
+                    .get(&((*namespace).to_owned(), key.clone(), value_text(value)))
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                     .iter()

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
 use crate::{Sink, declare_rule};
@@ -65,7 +66,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if deployment.label("app") != Some("istiod") {
             continue;
         }
-        let containers = deployment.spec().pointer("/template/spec/containers");
+        let containers = deployment.spec().at("/template/spec/containers");
         let configured = items(containers).any(|container| {
             items(container.get("env")).any(|variable| {
                 str_field(variable, "name") == Some("BLOCKED_CIDRS_IN_JWKS_URIS")

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
@@ -91,10 +92,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             let pod_spec = if kind == Kind::Pod {
                 resource.spec()
             } else {
-                resource
-                    .spec()
-                    .pointer("/template/spec")
-                    .unwrap_or(&Value::Null)
+                resource.spec().at("/template/spec").unwrap_or(&Value::Null)
             };
             let Some(rest) = offending_path(pod_spec) else {
                 continue;

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::{BTreeMap, HashMap};
 
 use meshcheck_model::selector::{matches_labels, value_text};
@@ -48,7 +49,7 @@ declare_rule! {
 /// else that annotation, else the namespace's `istio-injection=enabled` label.
 fn deployment_in_mesh(mesh: &Mesh, deployment: &Resource) -> bool {
     let template = deployment.spec().get("template").unwrap_or(&Value::Null);
-    let has_proxy = items(template.pointer("/spec/containers"))
+    let has_proxy = items(template.at("/spec/containers"))
         .find(|container| str_field(container, "name") == Some("istio-proxy"))
         .and_then(|container| str_field(container, "image"))
         .is_some_and(|image| !image.is_empty());
@@ -140,7 +141,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
         let labels = deployment
             .spec()
-            .pointer("/template/metadata/labels")
+            .at("/template/metadata/labels")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
         let services = index.selecting(&deployment.namespace, labels);

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, str_field};
 use serde_json::Value;
 
@@ -73,7 +74,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         // One finding per VirtualService: the first route that uses the field points at it.
         let first = routes.into_iter().flatten().position(|route| {
             route
-                .pointer("/fault/delay/percent")
+                .at("/fault/delay/percent")
                 .is_some_and(positive_percent)
         });
         if let Some(index) = first {
@@ -92,7 +93,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     for sidecar in mesh.of_kind(Kind::Sidecar) {
         let egress_proxy = sidecar
             .spec()
-            .pointer("/outboundTrafficPolicy/egressProxy")
+            .at("/outboundTrafficPolicy/egressProxy")
             .is_some_and(|value| !value.is_null());
         if egress_proxy {
             sink.istio(

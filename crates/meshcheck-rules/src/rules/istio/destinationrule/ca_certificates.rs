@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 use serde_json::Value;
 
@@ -110,7 +111,7 @@ fn check_rule(rule: &Resource, sink: &mut Sink) {
             continue;
         }
         let port = settings
-            .pointer("/port/number")
+            .at("/port/number")
             .map(|number| match number {
                 Value::String(text) => text.clone(),
                 other => other.to_string(),

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::{HashMap, HashSet};
 
 use meshcheck_model::selector::value_text;
@@ -136,7 +137,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let workload_labels = if target.kind == Kind::ServiceEntry {
             mesh.resource(target.resource)
                 .spec()
-                .pointer("/workloadSelector/labels")
+                .at("/workloadSelector/labels")
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default()

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::HashSet;
 
 use meshcheck_model::{Kind, Mesh, Resource};
@@ -96,9 +97,9 @@ fn instance_name(patch_entry: &Value, value: &Value) -> String {
         return format!("value:{name}");
     }
     patch_entry
-        .pointer("/match/listener/filterChain")
+        .at("/match/listener/filterChain")
         .filter(|chain| !chain.is_null())
-        .and_then(|chain| chain.pointer("/filter/name"))
+        .and_then(|chain| chain.at("/filter/name"))
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned()
@@ -219,7 +220,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 }
             }
             let version = entry
-                .pointer("/match/proxy/proxyVersion")
+                .at("/match/proxy/proxyVersion")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             if !version.is_empty() {

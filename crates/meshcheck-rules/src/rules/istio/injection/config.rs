@@ -1,6 +1,7 @@
 //! Reading the sidecar injector's ConfigMaps (`istio-sidecar-injector[-<revision>]`).
 
 use meshcheck_model::Resource;
+use meshcheck_model::ValueAt;
 use serde_json::Value;
 
 /// The injector ConfigMap name for a revision (`""` and `default` use the unrevisioned one).
@@ -14,7 +15,7 @@ pub(crate) fn injector_config_map_name(revision: &str) -> String {
 
 /// The Helm values the injector was installed with (`data.values`, JSON).
 fn values(config_map: &Resource) -> Option<Value> {
-    let text = config_map.value().pointer("/data/values")?.as_str()?;
+    let text = config_map.value().at("/data/values")?.as_str()?;
     serde_json::from_str(text).ok()
 }
 
@@ -24,7 +25,7 @@ pub(crate) fn enables_namespaces_by_default(config_map: &Resource) -> bool {
     values(config_map)
         .and_then(|values| {
             values
-                .pointer("/sidecarInjectorWebhook/enableNamespacesByDefault")
+                .at("/sidecarInjectorWebhook/enableNamespacesByDefault")
                 .and_then(Value::as_bool)
         })
         .unwrap_or(false)
@@ -37,7 +38,7 @@ pub(crate) fn proxy_image(config_map: &Resource) -> String {
         return String::new();
     };
     let field = |pointer: &str| -> Option<String> {
-        match values.pointer(pointer) {
+        match values.at(pointer) {
             None | Some(Value::Null) => Some(String::new()),
             Some(Value::String(text)) => Some(text.clone()),
             // A value of the wrong type makes Istio's decoding fail as a whole.

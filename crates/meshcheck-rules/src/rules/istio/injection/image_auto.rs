@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -86,7 +87,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .namespace(&deployment.namespace)
             .map(|namespace| labels_of(namespace.metadata().get("labels")))
             .unwrap_or_default();
-        let pod_labels = labels_of(template.pointer("/metadata/labels"));
+        let pod_labels = labels_of(template.at("/metadata/labels"));
         let injected = webhooks.iter().any(|webhook| {
             selector_matches(webhook.get("namespaceSelector"), &namespace_labels)
                 && selector_matches(webhook.get("objectSelector"), &pod_labels)

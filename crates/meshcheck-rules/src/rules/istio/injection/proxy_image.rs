@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
 use meshcheck_model::selector::matches_labels;
@@ -41,7 +42,7 @@ declare_rule! {
 
 fn image_type(config: Option<&Value>) -> Option<&str> {
     config?
-        .pointer("/image/imageType")?
+        .at("/image/imageType")?
         .as_str()
         .filter(|variant| !variant.is_empty())
 }
@@ -60,7 +61,7 @@ struct VariantResolver<'a> {
 impl<'a> VariantResolver<'a> {
     fn new(mesh: &'a Mesh) -> VariantResolver<'a> {
         let mut resolver = VariantResolver {
-            mesh_default: image_type(mesh.mesh_config.pointer("/defaultConfig")),
+            mesh_default: image_type(mesh.mesh_config.at("/defaultConfig")),
             root: None,
             by_namespace: HashMap::new(),
             workload: Vec::new(),
@@ -101,7 +102,7 @@ impl<'a> VariantResolver<'a> {
             }
             let selector = config
                 .spec()
-                .pointer("/selector/matchLabels")
+                .at("/selector/matchLabels")
                 .and_then(Value::as_object);
             let matches = selector.is_none_or(|selector| matches_labels(selector, pod.labels()));
             if matches {

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::HashSet;
 
 use meshcheck_model::{Kind, Mesh, items, str_field};
@@ -67,7 +68,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let root = networks
         .value
         .get("networks")
-        .or_else(|| networks.value.pointer("/meshNetworks/networks"));
+        .or_else(|| networks.value.at("/meshNetworks/networks"));
     let Some(root) = root.and_then(Value::as_object) else {
         return;
     };

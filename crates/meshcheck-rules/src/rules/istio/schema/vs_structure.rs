@@ -2,6 +2,7 @@
 
 use super::virtual_service::MESH_GATEWAY;
 use crate::rules::istio::virtualservice::util::is_claim_key;
+use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::hosts_intersect;
 
 use meshcheck_model::{items, str_field, strings};
@@ -180,10 +181,7 @@ pub(super) fn validate_structure(report: &mut Report<'_, '_>) {
                 errors.push("HTTP route cannot contain both mirror and mirrors".to_owned());
             }
         }
-        if let Some(value) = route
-            .pointer("/mirrorPercentage/value")
-            .and_then(Value::as_f64)
-        {
+        if let Some(value) = route.at("/mirrorPercentage/value").and_then(Value::as_f64) {
             if value > 100.0 {
                 errors.push(format!(
                     "mirror_percentage must have a max value of 100 (it has {value})"

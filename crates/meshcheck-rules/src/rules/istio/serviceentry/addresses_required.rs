@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
@@ -47,7 +48,7 @@ declare_rule! {
 fn proxy_metadata_true(mesh: &Mesh, key: &str) -> bool {
     match mesh
         .mesh_config
-        .pointer("/defaultConfig/proxyMetadata")
+        .at("/defaultConfig/proxyMetadata")
         .and_then(|metadata| metadata.get(key))
     {
         Some(Value::String(text)) => text == "true",
@@ -70,7 +71,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
         let allocated = entry
             .value()
-            .pointer("/status/addresses")
+            .at("/status/addresses")
             .and_then(Value::as_array)
             .is_some_and(|addresses| !addresses.is_empty());
         if allocated {

@@ -46,7 +46,7 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let lightstep: HashSet<&str> = items(mesh.mesh_config.pointer("/extensionProviders"))
+    let lightstep: HashSet<&str> = items(mesh.mesh_config.at("/extensionProviders"))
         .filter(|provider| {
             provider
                 .get("lightstep")

@@ -50,7 +50,7 @@ declare_rule! {
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let has_default = mesh
         .mesh_config
-        .pointer("/defaultProviders/accessLogging")
+        .at("/defaultProviders/accessLogging")
         .and_then(Value::as_array)
         .is_some_and(|providers| !providers.is_empty());
     if has_default {

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
 use meshcheck_model::selector::matches_labels;
@@ -77,7 +78,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     for policy in mesh.of_kind(Kind::RequestAuthentication) {
         let selector = policy
             .spec()
-            .pointer("/selector/matchLabels")
+            .at("/selector/matchLabels")
             .and_then(Value::as_object)
             .unwrap_or(&EMPTY);
         selectors

@@ -1,3 +1,4 @@
+use meshcheck_model::ValueAt;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
@@ -54,7 +55,7 @@ fn revisions(config: &Resource) -> BTreeSet<String> {
                 continue;
             };
             if let Some(revision) = selector
-                .pointer("/matchLabels")
+                .at("/matchLabels")
                 .and_then(|labels| labels.get(REVISION_LABEL))
                 .and_then(Value::as_str)
             {
@@ -186,7 +187,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
 
     for webhook in &webhooks {
-        let Some(service) = webhook.spec.pointer("/clientConfig/service") else {
+        let Some(service) = webhook.spec.at("/clientConfig/service") else {
             continue;
         };
         if service.is_null() {
