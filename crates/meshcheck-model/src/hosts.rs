@@ -54,6 +54,43 @@ pub fn host_covered_by(host: &str, pattern: &str) -> bool {
     }
 }
 
+/// A set of host patterns answering [`host_covered_by`] for any of them without scanning them
+/// all: exact hosts by hash, wildcards by suffix.
+#[derive(Debug, Default, Clone)]
+pub struct HostPatterns {
+    exact: std::collections::HashSet<String>,
+    wildcard_suffixes: Vec<String>,
+    everything: bool,
+}
+
+impl HostPatterns {
+    pub fn new<S: AsRef<str>>(patterns: impl IntoIterator<Item = S>) -> HostPatterns {
+        let mut set = HostPatterns::default();
+        for pattern in patterns {
+            let pattern = pattern.as_ref();
+            if pattern == "*" {
+                set.everything = true;
+            } else if let Some(suffix) = pattern.strip_prefix('*') {
+                set.wildcard_suffixes.push(suffix.to_owned());
+            } else {
+                set.exact.insert(pattern.to_owned());
+            }
+        }
+        set
+    }
+
+    /// Whether any pattern covers `host`.
+    pub fn covers(&self, host: &str) -> bool {
+        if self.everything || self.exact.contains(host) {
+            return true;
+        }
+        let bare = host.strip_prefix('*').unwrap_or(host);
+        self.wildcard_suffixes
+            .iter()
+            .any(|suffix| bare.ends_with(suffix.as_str()))
+    }
+}
+
 /// One port a host serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostPort {
@@ -208,6 +245,32 @@ pub fn service_scopes(service: &Resource) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_patterns_agree_with_host_covered_by() {
+        let patterns = [
+            "reviews.shop.svc.cluster.local",
+            "*.bank.com",
+            "*.svc.cluster.local",
+        ];
+        let set = HostPatterns::new(patterns);
+        for host in [
+            "reviews.shop.svc.cluster.local",
+            "ratings.shop.svc.cluster.local",
+            "a.bank.com",
+            "*.bank.com",
+            "bank.com",
+            "example.org",
+            "*",
+        ] {
+            let expected = patterns
+                .iter()
+                .any(|pattern| host_covered_by(host, pattern));
+            assert_eq!(set.covers(host), expected, "{host}");
+        }
+        assert!(HostPatterns::new(["*"]).covers("anything.example"));
+        assert!(!HostPatterns::new(Vec::<String>::new()).covers("a"));
+    }
 
     #[test]
     fn fqdn_conversion() {

@@ -12,7 +12,7 @@ use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
 use crate::proxy_stats::ProxyStats;
 use crate::resource::{ResourceId, items, str_field};
-use crate::selector::{matches_labels, value_text};
+use crate::selector::{matches_labels, value_str, value_text};
 use crate::stand_in::StandInIngress;
 use crate::{Kind, Resource};
 
@@ -51,6 +51,10 @@ pub struct Mesh {
     pod_labels: HashMap<(String, String, String), Vec<ResourceId>>,
     /// (label key, label value) → pods in any namespace.
     pod_labels_any_ns: HashMap<(String, String), Vec<ResourceId>>,
+    /// namespace → first selector key → its value → Services: finds the Services that select a
+    /// set of labels without scanning every Service (a Service can only match labels that
+    /// carry its first selector pair).
+    service_selectors: HashMap<String, HashMap<String, HashMap<String, Vec<ResourceId>>>>,
     pub hosts: HostIndex,
     pub mesh_config: MeshConfig,
     pub mesh_networks: Option<MeshNetworks>,
@@ -136,6 +140,32 @@ impl Mesh {
                 }
             }
         }
+        let mut service_selectors: HashMap<
+            String,
+            HashMap<String, HashMap<String, Vec<ResourceId>>>,
+        > = HashMap::new();
+        for &id in by_kind
+            .get(&Kind::Service)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let service = &resources[id as usize];
+            let first = service
+                .spec()
+                .get("selector")
+                .and_then(Value::as_object)
+                .and_then(|selector| selector.iter().next());
+            if let Some((key, value)) = first {
+                service_selectors
+                    .entry(service.namespace.clone())
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default()
+                    .entry(value_text(value))
+                    .or_default()
+                    .push(id);
+            }
+        }
         let of_kind = |kind: Kind| {
             by_kind
                 .get(&kind)
@@ -180,6 +210,7 @@ impl Mesh {
             pods_by_namespace,
             pod_labels,
             pod_labels_any_ns,
+            service_selectors,
             hosts,
             mesh_config,
             mesh_networks,
@@ -282,21 +313,39 @@ impl Mesh {
             .collect()
     }
 
-    /// Services in `namespace` whose selector matches the pod's labels.
+    /// Services in the pod's namespace whose (non-empty) selector matches the pod's labels.
     pub fn services_selecting<'a>(
         &'a self,
         pod: &'a Resource,
     ) -> impl Iterator<Item = &'a Resource> {
-        self.of_kind(Kind::Service).filter(move |service| {
-            service.namespace == pod.namespace
-                && service
+        self.services_selecting_labels(&pod.namespace, pod.labels())
+            .into_iter()
+    }
+
+    /// Services in `namespace` whose (non-empty) selector matches `labels`, in input order.
+    pub fn services_selecting_labels(
+        &self,
+        namespace: &str,
+        labels: &Map<String, Value>,
+    ) -> Vec<&Resource> {
+        let Some(by_key) = self.service_selectors.get(namespace) else {
+            return Vec::new();
+        };
+        let mut found: Vec<ResourceId> = labels
+            .iter()
+            .filter_map(|(key, value)| by_key.get(key)?.get(value_str(value).as_ref()))
+            .flatten()
+            .copied()
+            .filter(|&id| {
+                self.resource(id)
                     .spec()
                     .get("selector")
                     .and_then(Value::as_object)
-                    .is_some_and(|selector| {
-                        !selector.is_empty() && matches_labels(selector, pod.labels())
-                    })
-        })
+                    .is_some_and(|selector| matches_labels(selector, labels))
+            })
+            .collect();
+        found.sort_unstable();
+        found.into_iter().map(|id| self.resource(id)).collect()
     }
 
     /// The root namespace of the mesh (`rootNamespace` in mesh config, `istio-system` by default).

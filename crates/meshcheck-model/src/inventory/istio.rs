@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::version::{Version, image_version};
-use super::workload::Workload;
+use super::workload::{Workload, WorkloadIds};
 use crate::resource::{items, str_field};
 use crate::selector::value_text;
-use crate::{Kind, Mesh, Resource};
+use crate::{Kind, Mesh, Resource, ResourceId};
 
 /// The revision of installs without `istio.io/rev`.
 pub const DEFAULT_REVISION: &str = "default";
@@ -60,6 +60,41 @@ fn revision_of(workload: &Workload) -> String {
 /// Every istiod found: controllers whose pod template carries istiod's labels, then istiod pods
 /// no controller in the input accounts for (grouped by namespace and revision).
 pub fn control_planes(mesh: &Mesh) -> Vec<ControlPlane<'_>> {
+    mesh.derived(|mesh| {
+        ControlPlaneIds(
+            control_plane_workloads(mesh)
+                .iter()
+                .map(WorkloadIds::of)
+                .collect(),
+        )
+    })
+    .0
+    .iter()
+    .map(|ids| {
+        let workload = ids.resolve(mesh);
+        let revision = revision_of(&workload);
+        let mut plane = ControlPlane {
+            workload,
+            revision,
+            image: None,
+            version: None,
+        };
+        let image = plane
+            .discovery_container()
+            .and_then(|(_, container)| str_field(container, "image"));
+        plane.image = image;
+        plane.version = image
+            .and_then(image_version)
+            .or_else(|| version_from_labels(&plane.workload));
+        plane
+    })
+    .collect()
+}
+
+/// The istiod workloads, computed once per run.
+struct ControlPlaneIds(Vec<WorkloadIds>);
+
+fn control_plane_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
     let mut workloads: Vec<Workload> = Vec::new();
     for kind in CONTROLLER_KINDS {
         for controller in mesh.of_kind(kind) {
@@ -84,25 +119,6 @@ pub fn control_planes(mesh: &Mesh) -> Vec<ControlPlane<'_>> {
     candidates.dedup_by_key(|pod| *pod as *const Resource);
     workloads.extend(group_orphans(&workloads, candidates));
     workloads
-        .into_iter()
-        .map(|workload| {
-            let revision = revision_of(&workload);
-            let mut plane = ControlPlane {
-                workload,
-                revision,
-                image: None,
-                version: None,
-            };
-            let image = plane
-                .discovery_container()
-                .and_then(|(_, container)| str_field(container, "image"));
-            plane.image = image;
-            plane.version = image
-                .and_then(image_version)
-                .or_else(|| version_from_labels(&plane.workload));
-            plane
-        })
-        .collect()
 }
 
 /// The Istio version install labels record, for images pinned by digest or retagged: Helm's
@@ -232,6 +248,27 @@ pub struct GatewayWorkload<'m> {
 /// Every gateway workload: Deployments/StatefulSets/DaemonSets whose pod template is a gateway,
 /// then gateway pods no controller accounts for.
 pub fn gateways(mesh: &Mesh) -> Vec<GatewayWorkload<'_>> {
+    mesh.derived(|mesh| {
+        GatewayIds(
+            find_gateways(mesh)
+                .iter()
+                .map(|gateway| (WorkloadIds::of(&gateway.workload), gateway.role))
+                .collect(),
+        )
+    })
+    .0
+    .iter()
+    .map(|(ids, role)| GatewayWorkload {
+        workload: ids.resolve(mesh),
+        role: *role,
+    })
+    .collect()
+}
+
+/// The gateway workloads, computed once per run.
+struct GatewayIds(Vec<(WorkloadIds, GatewayRole)>);
+
+fn find_gateways(mesh: &Mesh) -> Vec<GatewayWorkload<'_>> {
     let mut found: Vec<GatewayWorkload> = Vec::new();
     for kind in CONTROLLER_KINDS {
         for controller in mesh.of_kind(kind) {
@@ -400,7 +437,63 @@ pub fn proxy_of(pod: &Resource) -> Option<Proxy<'_>> {
 
 /// Every pod's proxy, in input order.
 pub fn proxies(mesh: &Mesh) -> Vec<Proxy<'_>> {
-    mesh.of_kind(Kind::Pod).filter_map(proxy_of).collect()
+    mesh.derived(|mesh| {
+        ProxyFacts(
+            mesh.of_kind(Kind::Pod)
+                .filter_map(proxy_of)
+                .map(|proxy| CachedProxy {
+                    pod: proxy.pod.id,
+                    kind: proxy.kind,
+                    container_field: proxy.container_field,
+                    container_index: proxy.container_index,
+                    version: proxy.version,
+                    revision: proxy.revision,
+                    pinned_image: proxy.pinned_image,
+                    init: proxy.init_image.map(|(index, _, version)| (index, version)),
+                })
+                .collect(),
+        )
+    })
+    .0
+    .iter()
+    .map(|cached| {
+        let pod = mesh.resource(cached.pod);
+        let image_at = |field: &str, index: usize| {
+            pod.spec()
+                .get(field)
+                .and_then(|containers| containers.get(index))
+                .and_then(|container| str_field(container, "image"))
+                .unwrap_or_default()
+        };
+        Proxy {
+            pod,
+            kind: cached.kind,
+            container_field: cached.container_field,
+            container_index: cached.container_index,
+            image: image_at(cached.container_field, cached.container_index),
+            version: cached.version.clone(),
+            revision: cached.revision.clone(),
+            pinned_image: cached.pinned_image,
+            init_image: cached.init.as_ref().map(|(index, version)| {
+                (*index, image_at("initContainers", *index), version.clone())
+            }),
+        }
+    })
+    .collect()
+}
+
+/// Every proxy's facts, computed once per run (images are read back from the pod).
+struct ProxyFacts(Vec<CachedProxy>);
+
+struct CachedProxy {
+    pod: ResourceId,
+    kind: ProxyKind,
+    container_field: &'static str,
+    container_index: usize,
+    version: Option<Version>,
+    revision: String,
+    pinned_image: bool,
+    init: Option<(usize, Option<Version>)>,
 }
 
 /// A per-node agent Istio runs as a DaemonSet.

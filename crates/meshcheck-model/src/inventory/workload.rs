@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::resource::{items, str_field};
 use crate::selector::matches_label_selector;
-use crate::{Kind, Mesh, Resource};
+use crate::{Kind, Mesh, Resource, ResourceId};
 
 static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
 
@@ -16,6 +16,29 @@ static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new
 pub struct Workload<'m> {
     pub controller: Option<&'m Resource>,
     pub pods: Vec<&'m Resource>,
+}
+
+/// A [`Workload`] as resource ids, for facts cached across rules (see [`Mesh::derived`]).
+#[derive(Debug, Clone)]
+pub(crate) struct WorkloadIds {
+    controller: Option<ResourceId>,
+    pods: Vec<ResourceId>,
+}
+
+impl WorkloadIds {
+    pub(crate) fn of(workload: &Workload) -> WorkloadIds {
+        WorkloadIds {
+            controller: workload.controller.map(|controller| controller.id),
+            pods: workload.pods.iter().map(|pod| pod.id).collect(),
+        }
+    }
+
+    pub(crate) fn resolve<'m>(&self, mesh: &'m Mesh) -> Workload<'m> {
+        Workload {
+            controller: self.controller.map(|id| mesh.resource(id)),
+            pods: self.pods.iter().map(|&id| mesh.resource(id)).collect(),
+        }
+    }
 }
 
 impl<'m> Workload<'m> {

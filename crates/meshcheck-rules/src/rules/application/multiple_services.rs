@@ -1,8 +1,4 @@
-use std::collections::HashMap;
-
-use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::Value;
 
 use super::workload::mesh_workloads;
 use crate::{Sink, declare_rule};
@@ -44,41 +40,18 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    // namespace → non-headless Services with a selector.
-    let mut services: HashMap<&str, Vec<&Resource>> = HashMap::new();
-    for service in mesh.of_kind(Kind::Service) {
-        let spec = service.spec();
-        let has_selector = spec
-            .get("selector")
-            .and_then(Value::as_object)
-            .is_some_and(|selector| !selector.is_empty());
-        if has_selector
-            && str_field(spec, "clusterIP") != Some("None")
-            && str_field(spec, "type") != Some("ExternalName")
-        {
-            services
-                .entry(&service.namespace)
-                .or_default()
-                .push(service);
-        }
-    }
     for workload in mesh_workloads(mesh) {
         if matches!(workload.resource.kind, Kind::Job | Kind::CronJob) {
             continue;
         }
-        let labels = workload.labels();
-        let selecting: Vec<&Resource> = services
-            .get(workload.namespace())
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .copied()
+        // Non-headless Services with a selector that select these pods.
+        let selecting: Vec<&Resource> = mesh
+            .services_selecting_labels(workload.namespace(), workload.labels())
+            .into_iter()
             .filter(|service| {
-                service
-                    .spec()
-                    .get("selector")
-                    .and_then(Value::as_object)
-                    .is_some_and(|selector| matches_labels(selector, labels))
+                let spec = service.spec();
+                str_field(spec, "clusterIP") != Some("None")
+                    && str_field(spec, "type") != Some("ExternalName")
             })
             .collect();
         if selecting.len() < 2 {

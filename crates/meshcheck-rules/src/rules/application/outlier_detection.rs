@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use meshcheck_model::hosts::{host_covered_by, to_fqdn};
+use meshcheck_model::hosts::{HostPatterns, to_fqdn};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 use serde_json::{Map, Value};
@@ -99,19 +99,16 @@ fn replicas(
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let protected: Vec<(String, &Resource)> = mesh
-        .of_kind(Kind::DestinationRule)
-        .filter(|rule| has_outlier_detection(rule))
-        .map(|rule| {
-            (
+    let protected = HostPatterns::new(
+        mesh.of_kind(Kind::DestinationRule)
+            .filter(|rule| has_outlier_detection(rule))
+            .map(|rule| {
                 to_fqdn(
                     &rule.namespace,
                     str_field(rule.spec(), "host").unwrap_or_default(),
-                ),
-                rule,
-            )
-        })
-        .collect();
+                )
+            }),
+    );
     let mut by_namespace: HashMap<&str, Vec<Workload>> = HashMap::new();
     for workload in workloads(mesh) {
         by_namespace
@@ -134,6 +131,11 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         else {
             continue;
         };
+        // The cheapest test first: most services of a tuned mesh are covered.
+        let fqdn = to_fqdn(&service.namespace, service.name());
+        if protected.covers(&fqdn) {
+            continue;
+        }
         let selected: Vec<&Workload> = by_namespace
             .get(service.namespace.as_str())
             .map(Vec::as_slice)
@@ -149,13 +151,6 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
         let (count, unit) = replicas(mesh, service, selector, &selected);
         if count < 2 {
-            continue;
-        }
-        let fqdn = to_fqdn(&service.namespace, service.name());
-        if protected
-            .iter()
-            .any(|(host, _)| host_covered_by(&fqdn, host))
-        {
             continue;
         }
         sink.report(

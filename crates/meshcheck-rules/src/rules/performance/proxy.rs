@@ -220,6 +220,12 @@ pub(crate) fn injected_concurrency(workload: &Workload) -> Option<i64> {
 /// Whether anything in the input sets the proxy's `concurrency`: the mesh config, a ProxyConfig,
 /// a `proxy.istio.io/config` annotation, or an injected `--concurrency` argument.
 pub(crate) fn concurrency_configured(mesh: &Mesh) -> bool {
+    struct ConcurrencyConfigured(bool);
+    mesh.derived(|mesh| ConcurrencyConfigured(find_concurrency_setting(mesh)))
+        .0
+}
+
+fn find_concurrency_setting(mesh: &Mesh) -> bool {
     mesh.mesh_config.at("/defaultConfig/concurrency").is_some()
         || mesh
             .of_kind(Kind::ProxyConfig)

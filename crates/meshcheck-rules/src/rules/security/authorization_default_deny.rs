@@ -1,4 +1,7 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use meshcheck_model::selector::{matches_labels, value_text};
+use serde_json::{Map, Value};
 
 use meshcheck_model::{Kind, Mesh, Resource};
 
@@ -78,17 +81,39 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     {
         return;
     }
-    // Policies that can cover a namespace's workloads: mesh-wide ones and the namespace's own.
-    let mut by_namespace: HashMap<&str, Vec<&(Scope, &Resource)>> = HashMap::new();
-    let mut mesh_wide: Vec<&(Scope, &Resource)> = Vec::new();
-    for entry in &scoped {
-        match entry.0 {
-            Scope::Mesh => mesh_wide.push(entry),
-            Scope::Namespace(namespace) | Scope::Workloads(namespace, _) => {
-                by_namespace.entry(namespace).or_default().push(entry);
+    // Only policies that protect what they cover matter: they deny by default, or allow
+    // something narrower than everything. Index them per namespace, selector policies by their
+    // first label (a workload can only match a selector through that label).
+    let protects = |policy: &Resource| {
+        denies_by_default(policy)
+            || Action::of(policy) == Action::Allow && !rules(policy).any(matches_everything)
+    };
+    let mut mesh_wide = false;
+    let mut namespace_wide: HashSet<&str> = HashSet::new();
+    let mut by_first_label: HashMap<(&str, &str, String), Vec<&Map<String, Value>>> =
+        HashMap::new();
+    for (scope, policy) in &scoped {
+        if matches!(scope, Scope::Targets(_)) || !protects(policy) {
+            continue;
+        }
+        match scope {
+            Scope::Mesh => mesh_wide = true,
+            Scope::Namespace(namespace) => {
+                namespace_wide.insert(namespace);
+            }
+            Scope::Workloads(namespace, selector) => {
+                if let Some((key, value)) = selector.iter().next() {
+                    by_first_label
+                        .entry((namespace, key.as_str(), value_text(value)))
+                        .or_default()
+                        .push(selector);
+                }
             }
             Scope::Targets(_) => {}
         }
+    }
+    if mesh_wide {
+        return;
     }
     let root = mesh.root_namespace();
     let mut unprotected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -98,16 +123,16 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             continue;
         }
         let labels = workload.labels();
-        let own = by_namespace
-            .get(namespace)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let protected = mesh_wide.iter().chain(own).any(|(scope, policy)| {
-            scope.covers(namespace, labels)
-                && (denies_by_default(policy)
-                    || Action::of(policy) == Action::Allow
-                        && !rules(policy).any(matches_everything))
-        });
+        let protected = namespace_wide.contains(namespace)
+            || labels.iter().any(|(key, value)| {
+                by_first_label
+                    .get(&(namespace, key.as_str(), value_text(value)))
+                    .is_some_and(|selectors| {
+                        selectors
+                            .iter()
+                            .any(|selector| matches_labels(selector, labels))
+                    })
+            });
         if !protected {
             unprotected.entry(namespace).or_default().push(format!(
                 "{} {}",

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Protocol, Resource, items, str_field};
@@ -109,7 +109,6 @@ fn fronting_services<'a>(
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let index = WorkloadIndex::new(mesh);
     let mut services: HashMap<&str, Vec<&Resource>> = HashMap::new();
     for service in mesh.of_kind(Kind::Service) {
         services
@@ -117,7 +116,25 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .or_default()
             .push(service);
     }
+    // A policy can only be reported where some Service serves a TCP port: skip the others
+    // before resolving what they select.
+    let namespaces_with_tcp: HashSet<&str> = services
+        .iter()
+        .filter(|(_, services)| {
+            services.iter().any(|service| {
+                items(service.spec().get("ports")).any(|port| port_protocol(port).is_tcp())
+            })
+        })
+        .map(|(namespace, _)| *namespace)
+        .collect();
+    if namespaces_with_tcp.is_empty() {
+        return;
+    }
+    let index = WorkloadIndex::new(mesh);
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
+        if !namespaces_with_tcp.contains(policy.namespace.as_str()) {
+            continue;
+        }
         let action = Action::of(policy);
         if !matches!(action, Action::Allow | Action::Deny) {
             continue;
