@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use meshcheck_archive::Archive;
+use meshcheck_drift::SnapshotDigest;
 use meshcheck_input::{LoadIssue, Object, Severity as IssueSeverity};
 use meshcheck_model::{ClusterInfo, InputSource, Mesh, MeshInputs, ProxyStats};
 use meshcheck_report::{InputSummary, LoadProblem, Report};
 use meshcheck_rules::{RunOptions, registry};
+use rayon::prelude::*;
 use serde_json::Value;
 
 /// Where the objects came from, as the report names it.
@@ -108,6 +110,8 @@ pub struct Timings {
     pub index: Duration,
     pub rules: Duration,
     pub report: Duration,
+    /// Hashing the objects for the snapshot digest.
+    pub digest: Duration,
     /// Per rule, slowest first.
     pub per_rule: Vec<(&'static str, Duration)>,
 }
@@ -116,6 +120,8 @@ pub struct Timings {
 #[derive(Debug)]
 pub struct Analysis {
     pub report: Report,
+    /// What a later analysis of the same cluster is compared with (see `meshcheck_drift`).
+    pub digest: SnapshotDigest,
     pub timings: Timings,
 }
 
@@ -175,12 +181,19 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
     // it while the caller renders (a CLI exiting first just leaves it to the OS).
     std::thread::spawn(move || drop(mesh));
     let reported = Instant::now();
+
+    let objects =
+        meshcheck_drift::hash_objects(mesh.resources.par_iter().map(|resource| &resource.object));
+    let digest = SnapshotDigest::new(&report, objects);
+    let digested = Instant::now();
     Analysis {
         report,
+        digest,
         timings: Timings {
             index: indexed - started,
             rules: ruled - indexed,
             report: reported - ruled,
+            digest: digested - reported,
             per_rule,
         },
     }
@@ -211,5 +224,34 @@ mod tests {
                 .worst()
                 .is_none_or(|worst| worst < meshcheck_rules::Severity::Error)
         );
+    }
+
+    #[test]
+    fn digest_names_the_objects_and_findings_of_the_analysis() {
+        let input = LoadedInput::from_paths(&[example("bookinfo-broken")]).unwrap();
+        let objects = input.objects.len();
+        let analysis = analyze(input, AnalyzeOptions::default());
+        let digest = &analysis.digest;
+        assert_eq!(digest.object_count(), objects);
+        assert_eq!(digest.findings.len(), analysis.report.findings.len());
+        assert_eq!(digest.score, analysis.report.summary.score.overall);
+        assert_eq!(digest.cluster, None);
+    }
+
+    #[test]
+    fn a_recollection_that_only_touched_server_fields_has_no_drift() {
+        let first = LoadedInput::from_paths(&[example("bookinfo")]).unwrap();
+        let mut second = LoadedInput::from_paths(&[example("bookinfo")]).unwrap();
+        for (n, object) in second.objects.iter_mut().enumerate() {
+            let metadata = object.value["metadata"].as_object_mut().unwrap();
+            metadata.insert("resourceVersion".into(), Value::from(n.to_string()));
+            metadata.insert("uid".into(), Value::from(format!("uid-{n}")));
+            object.value["status"] = serde_json::json!({"observedGeneration": n});
+        }
+        let first = analyze(first, AnalyzeOptions::default());
+        let second = analyze(second, AnalyzeOptions::default());
+        let drift = meshcheck_drift::diff(&first.digest, &second.digest);
+        assert!(drift.objects.is_empty(), "{:?}", drift.objects);
+        assert!(drift.introduced.is_empty() && drift.resolved.is_empty());
     }
 }

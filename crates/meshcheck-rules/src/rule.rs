@@ -3,12 +3,12 @@
 use std::fmt;
 
 use meshcheck_model::{Kind, Mesh};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::Sink;
 
 /// How bad a finding is, from least to most.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -62,7 +62,7 @@ impl fmt::Display for Severity {
 }
 
 /// The report section a rule belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     Platform,

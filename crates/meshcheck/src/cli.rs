@@ -27,6 +27,9 @@ pub enum Command {
     Pack(PackArgs),
     /// Verify a snapshot archive and show what it holds.
     Inspect(InspectArgs),
+    /// Compare two snapshots of a cluster: findings introduced and resolved, objects added,
+    /// removed and changed, version and score changes.
+    Diff(DiffArgs),
     /// List the rule catalog.
     Rules(RulesArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it.
@@ -226,4 +229,35 @@ pub struct InspectArgs {
 pub enum InspectFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    /// One self-contained HTML page.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot (an archive, or a manifest file or directory).
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later snapshot.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub output: DiffFormat,
+
+    /// Exit with status 1 when findings at or above this severity were introduced (for CI).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on_new: Option<FailOn>,
+
+    /// Compare snapshots of different clusters (refused by default: the drift would be noise).
+    #[arg(long)]
+    pub any_cluster: bool,
 }

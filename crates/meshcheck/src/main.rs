@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Collect(args) => commands::collect::run(args),
         Command::Pack(args) => commands::pack::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Diff(args) => commands::diff::run(args),
         Command::Rules(args) => commands::rules::list(args),
         Command::Explain(args) => commands::rules::explain(args),
         Command::Completions(args) => commands::completions(args),

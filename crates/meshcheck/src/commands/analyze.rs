@@ -59,7 +59,7 @@ fn read_proxy_stats(path: &Path) -> anyhow::Result<ProxyStats> {
     Ok(ProxyStats::parse(&path.display().to_string(), &text)?)
 }
 
-fn threshold(fail_on: FailOn) -> Severity {
+pub fn threshold(fail_on: FailOn) -> Severity {
     match fail_on {
         FailOn::Info => Severity::Info,
         FailOn::Warning => Severity::Warning,
@@ -165,7 +165,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             suppressions,
         },
     };
-    let Analysis { report, timings } = meshcheck_pipeline::analyze(input, options);
+    let Analysis {
+        report, timings, ..
+    } = meshcheck_pipeline::analyze(input, options);
     let analyzed_at = Instant::now();
     let rendered = match args.output {
         OutputFormat::Text => {
@@ -191,11 +193,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.timings {
         let ms = |took: Duration| took.as_secs_f64() * 1000.0;
         eprintln!(
-            "timings: load {:.1} ms, index {:.1} ms, rules {:.1} ms, report {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
+            "timings: load {:.1} ms, index {:.1} ms, rules {:.1} ms, report {:.1} ms, digest {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
             ms(loaded_at - started),
             ms(timings.index),
             ms(timings.rules),
             ms(timings.report),
+            ms(timings.digest),
             ms(rendered_at - analyzed_at),
             ms(rendered_at - started),
             report.input.objects,

@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod collect;
+pub mod diff;
 pub mod inspect;
 pub mod pack;
 pub mod rules;

@@ -1,0 +1,80 @@
+//! `meshcheck diff OLD NEW`: analyses two snapshots and shows what drifted between them.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use meshcheck_archive::{Archive, Limits};
+use meshcheck_drift::SnapshotDigest;
+use meshcheck_input::Severity as IssueSeverity;
+use meshcheck_pipeline::{AnalyzeOptions, LoadedInput};
+
+use crate::cli::{DiffArgs, DiffFormat};
+use crate::commands::analyze::threshold;
+
+/// Analyses one side: an archive (recognised by its magic bytes) or manifests.
+fn digest_of(path: &Path) -> anyhow::Result<SnapshotDigest> {
+    let is_archive = path.is_file()
+        && meshcheck_archive::is_archive(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+    let input = if is_archive {
+        LoadedInput::from_archive(&Archive::open(path, &Limits::default())?)?
+    } else {
+        LoadedInput::from_paths(&[path.to_path_buf()])?
+    };
+    for issue in &input.issues {
+        let label = match issue.severity {
+            IssueSeverity::Error => "error",
+            IssueSeverity::Warning => "warning",
+        };
+        eprintln!("meshcheck: {label}: {issue}");
+    }
+    if input.has_errors() {
+        bail!(
+            "{}: some documents could not be read; a drift against it would be wrong",
+            path.display()
+        );
+    }
+    Ok(meshcheck_pipeline::analyze(input, AnalyzeOptions::default()).digest)
+}
+
+fn cluster_text(cluster: Option<&str>) -> String {
+    match cluster {
+        Some(name) => format!("cluster {name}"),
+        None => "plain manifests (no cluster)".to_owned(),
+    }
+}
+
+pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let old = digest_of(&args.old)?;
+    let new = digest_of(&args.new)?;
+    if old.cluster != new.cluster && !args.any_cluster {
+        bail!(
+            "{} is a snapshot of {} but {} of {}; pass --any-cluster to compare them anyway",
+            args.old.display(),
+            cluster_text(old.cluster.as_deref()),
+            args.new.display(),
+            cluster_text(new.cluster.as_deref())
+        );
+    }
+    let drift = meshcheck_drift::diff(&old, &new);
+    let rendered = match args.output {
+        DiffFormat::Text => meshcheck_drift::render_text(&drift),
+        DiffFormat::Json => meshcheck_drift::render_json(&drift),
+        DiffFormat::Html => meshcheck_drift::render_html_page(&drift),
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(rendered.as_bytes());
+    let _ = stdout.flush();
+
+    let failed = args
+        .fail_on_new
+        .is_some_and(|fail_on| drift.introduced_at_or_above(threshold(fail_on)) > 0);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
