@@ -177,14 +177,14 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
         problems,
     };
     let report = Report::new(findings, rules.len(), summary).with_mesh(&mesh);
-    // Freeing 50,000 JSON trees takes longer than some whole rule groups: let another thread do
-    // it while the caller renders (a CLI exiting first just leaves it to the OS).
-    std::thread::spawn(move || drop(mesh));
     let reported = Instant::now();
 
     let objects =
         meshcheck_drift::hash_objects(mesh.resources.par_iter().map(|resource| &resource.object));
     let digest = SnapshotDigest::new(&report, objects);
+    // Freeing 50,000 JSON trees takes longer than some whole rule groups: let another thread do
+    // it while the caller renders (a CLI exiting first just leaves it to the OS).
+    std::thread::spawn(move || drop(mesh));
     let digested = Instant::now();
     Analysis {
         report,
