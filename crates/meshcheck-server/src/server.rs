@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::map_response;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{map_request, map_response};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use tokio::sync::Semaphore;
@@ -149,6 +151,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
 
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener
+        .set_nonblocking(true)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener
+        .local_addr()
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+
     let metrics = Arc::new(Metrics::default());
     let (queue, receiver) = AnalysisQueue::new(metrics.clone());
     let verify_slots = std::thread::available_parallelism()
@@ -165,6 +176,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         verify_slots: Semaphore::new(verify_slots),
         token_use_recorded: Mutex::new(HashMap::new()),
         tls: tls.is_some(),
+        address,
         config: config.clone(),
     });
 
@@ -181,20 +193,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     }
     let maintenance = tokio::spawn(retention::run(state.clone(), config.maintenance_interval));
 
-    let listener = std::net::TcpListener::bind(config.listen)
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    listener
-        .set_nonblocking(true)
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let address = listener
-        .local_addr()
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-
     let app = router(state.clone());
     let handle = Handle::new();
     let serving = match tls {
         Some(tls) => {
-            let mut server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+            let mut server = axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle.clone())
+                .first_request_timeout(HEADER_READ_TIMEOUT);
             server
                 .http_builder()
                 .http1()
@@ -235,6 +240,19 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router(&state))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .layer(map_response(security::headers))
+        .layer(map_request(host_from_authority))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// HTTP/2 requests name the host in the `:authority` pseudo-header, not in `Host`: give them a
+/// `Host` so URLs are built the same way for both.
+async fn host_from_authority(mut request: Request) -> Request {
+    if !request.headers().contains_key(header::HOST)
+        && let Some(authority) = request.uri().authority()
+        && let Ok(value) = HeaderValue::from_str(authority.as_str())
+    {
+        request.headers_mut().insert(header::HOST, value);
+    }
+    request
 }

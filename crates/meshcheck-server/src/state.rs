@@ -34,6 +34,8 @@ pub struct Shared {
     pub token_use_recorded: Mutex<HashMap<String, Instant>>,
     /// Whether the listener speaks TLS (for the URLs handed out).
     pub tls: bool,
+    /// Where the server listens (the port chosen when `listen` said 0).
+    pub address: std::net::SocketAddr,
 }
 
 impl std::ops::Deref for AppState {

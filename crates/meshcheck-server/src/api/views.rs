@@ -33,7 +33,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
                     .all(|byte| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte))
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| state.config.listen.to_string());
+        .unwrap_or_else(|| state.address.to_string());
     format!("{scheme}://{host}")
 }
 
