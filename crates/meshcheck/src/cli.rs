@@ -34,6 +34,11 @@ pub enum Command {
     Rules(RulesArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it.
     Explain(ExplainArgs),
+    /// Run the portal: snapshot uploads, reports kept per tenant, fleet history (HTTP API).
+    Serve(ServeArgs),
+    /// Administer the portal: create, list and revoke API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -260,4 +265,141 @@ pub struct DiffArgs {
     /// Compare snapshots of different clusters (refused by default: the drift would be noise).
     #[arg(long)]
     pub any_cluster: bool,
+}
+
+/// `meshcheck serve`.
+///
+/// Every request needs `Authorization: Bearer <token>` (`meshcheck admin create-token`), except
+/// `/healthz` and `/metrics`. Uploads go to `POST /api/v1/snapshots`; reports are at
+/// `/snapshots/<id>` and `/api/v1/snapshots/<id>/findings`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory for the SQLite database, local archive storage and temporary uploads.
+    #[arg(long, value_name = "DIR", env = "MESHCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// Metadata database URL (default: SQLite in the data directory; `sqlite://PATH`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MESHCHECK_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+
+    /// Where archives and reports are kept: `s3://bucket/prefix` (configured by the usual AWS_*
+    /// variables; AWS_ENDPOINT_URL for S3-compatible stores) or `file:///path` (default: the
+    /// data directory).
+    #[arg(long, value_name = "URL", env = "MESHCHECK_BLOB_STORE")]
+    pub blob_store: Option<String>,
+
+    /// Largest accepted archive in bytes (larger uploads get 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub max_upload_bytes: u64,
+
+    /// Analyses running at the same time (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Delete snapshots uploaded more than N days ago (checked hourly).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_days: Option<u32>,
+
+    /// TLS certificate chain (PEM); serve HTTPS. Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM). Needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Requests per second allowed per token (bursts of twice as many); 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = 50.0)]
+    pub rate_limit: f64,
+
+    /// Base of the URLs the API hands out (`report_url`), e.g. `https://meshcheck.example.com`
+    /// behind a proxy (default: from the request's Host).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// Who may use the database: the data directory (SQLite) or `--database`.
+#[derive(Debug, Args)]
+pub struct AdminStore {
+    /// The portal's data directory (as given to `meshcheck serve`).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "MESHCHECK_DATA_DIR",
+        required_unless_present = "database"
+    )]
+    pub data_dir: Option<PathBuf>,
+
+    /// The portal's metadata database URL, when it is not SQLite in the data directory.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MESHCHECK_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an API token (and the tenant when new); the token is printed as the last line and
+    /// cannot be shown again.
+    CreateToken(CreateTokenArgs),
+    /// List tokens: id, tenant, role, created, last used, revoked (never the token itself).
+    ListTokens(ListTokensArgs),
+    /// Revoke a token by its id (`mck_<id>_...`); requests with it get 401 from then on.
+    RevokeToken(RevokeTokenArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenRole {
+    /// Read snapshots, findings and reports.
+    Viewer,
+    /// Also upload snapshots and download archives.
+    Uploader,
+    /// Also delete snapshots.
+    Admin,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTokenArgs {
+    #[command(flatten)]
+    pub store: AdminStore,
+
+    /// The tenant (team) the token belongs to; its snapshots are visible to its tokens only.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+
+    /// What the token may do.
+    #[arg(long, value_enum, default_value_t = TokenRole::Uploader)]
+    pub role: TokenRole,
+}
+
+#[derive(Debug, Args)]
+pub struct ListTokensArgs {
+    #[command(flatten)]
+    pub store: AdminStore,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = RulesFormat::Text)]
+    pub output: RulesFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeTokenArgs {
+    #[command(flatten)]
+    pub store: AdminStore,
+
+    /// The token's id (the part after `mck_`), as `admin list-tokens` shows it.
+    #[arg(value_name = "ID")]
+    pub id: String,
 }

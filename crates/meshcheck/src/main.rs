@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(args),
         Command::Rules(args) => commands::rules::list(args),
         Command::Explain(args) => commands::rules::explain(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Admin(command) => commands::admin::run(command),
         Command::Completions(args) => commands::completions(args),
     };
     match result {

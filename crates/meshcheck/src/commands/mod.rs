@@ -1,9 +1,11 @@
+pub mod admin;
 pub mod analyze;
 pub mod collect;
 pub mod diff;
 pub mod inspect;
 pub mod pack;
 pub mod rules;
+pub mod serve;
 
 use std::process::ExitCode;
 
