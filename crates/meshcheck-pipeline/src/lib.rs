@@ -102,6 +102,9 @@ pub struct AnalyzeOptions {
     /// Proxy stats given outside the input (added to the archive's own).
     pub proxy_stats: Vec<ProxyStats>,
     pub run: RunOptions,
+    /// Also build the snapshot digest (object hashes for drift). Off for a one-off analysis: on
+    /// a 55,000-object mesh hashing costs as much as all the rules.
+    pub digest: bool,
 }
 
 /// How long each phase took.
@@ -120,8 +123,9 @@ pub struct Timings {
 #[derive(Debug)]
 pub struct Analysis {
     pub report: Report,
-    /// What a later analysis of the same cluster is compared with (see `meshcheck_drift`).
-    pub digest: SnapshotDigest,
+    /// What a later analysis of the same cluster is compared with (see `meshcheck_drift`), when
+    /// [`AnalyzeOptions::digest`] asked for it.
+    pub digest: Option<SnapshotDigest>,
     pub timings: Timings,
 }
 
@@ -179,9 +183,12 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
     let report = Report::new(findings, rules.len(), summary).with_mesh(&mesh);
     let reported = Instant::now();
 
-    let objects =
-        meshcheck_drift::hash_objects(mesh.resources.par_iter().map(|resource| &resource.object));
-    let digest = SnapshotDigest::new(&report, objects);
+    let digest = options.digest.then(|| {
+        let objects = meshcheck_drift::hash_objects(
+            mesh.resources.par_iter().map(|resource| &resource.object),
+        );
+        SnapshotDigest::new(&report, objects)
+    });
     // Freeing 50,000 JSON trees takes longer than some whole rule groups: let another thread do
     // it while the caller renders (a CLI exiting first just leaves it to the OS).
     std::thread::spawn(move || drop(mesh));
@@ -226,12 +233,25 @@ mod tests {
         );
     }
 
+    fn with_digest() -> AnalyzeOptions {
+        AnalyzeOptions {
+            digest: true,
+            ..AnalyzeOptions::default()
+        }
+    }
+
+    #[test]
+    fn no_digest_unless_asked() {
+        let input = LoadedInput::from_paths(&[example("bookinfo")]).unwrap();
+        assert!(analyze(input, AnalyzeOptions::default()).digest.is_none());
+    }
+
     #[test]
     fn digest_names_the_objects_and_findings_of_the_analysis() {
         let input = LoadedInput::from_paths(&[example("bookinfo-broken")]).unwrap();
         let objects = input.objects.len();
-        let analysis = analyze(input, AnalyzeOptions::default());
-        let digest = &analysis.digest;
+        let analysis = analyze(input, with_digest());
+        let digest = analysis.digest.as_ref().unwrap();
         assert_eq!(digest.object_count(), objects);
         assert_eq!(digest.findings.len(), analysis.report.findings.len());
         assert_eq!(digest.score, analysis.report.summary.score.overall);
@@ -248,9 +268,9 @@ mod tests {
             metadata.insert("uid".into(), Value::from(format!("uid-{n}")));
             object.value["status"] = serde_json::json!({"observedGeneration": n});
         }
-        let first = analyze(first, AnalyzeOptions::default());
-        let second = analyze(second, AnalyzeOptions::default());
-        let drift = meshcheck_drift::diff(&first.digest, &second.digest);
+        let first = analyze(first, with_digest()).digest.unwrap();
+        let second = analyze(second, with_digest()).digest.unwrap();
+        let drift = meshcheck_drift::diff(&first, &second);
         assert!(drift.objects.is_empty(), "{:?}", drift.objects);
         assert!(drift.introduced.is_empty() && drift.resolved.is_empty());
     }

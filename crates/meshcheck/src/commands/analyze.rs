@@ -164,6 +164,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             namespaces: args.namespaces.clone(),
             suppressions,
         },
+        digest: false,
     };
     let Analysis {
         report, timings, ..

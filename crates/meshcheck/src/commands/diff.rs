@@ -36,7 +36,13 @@ fn digest_of(path: &Path) -> anyhow::Result<SnapshotDigest> {
             path.display()
         );
     }
-    Ok(meshcheck_pipeline::analyze(input, AnalyzeOptions::default()).digest)
+    let options = AnalyzeOptions {
+        digest: true,
+        ..AnalyzeOptions::default()
+    };
+    meshcheck_pipeline::analyze(input, options)
+        .digest
+        .with_context(|| format!("{}: the analysis built no snapshot digest", path.display()))
 }
 
 fn cluster_text(cluster: Option<&str>) -> String {

@@ -31,7 +31,8 @@ pub(crate) struct ConfigEstimate {
 /// Host visibility of the whole mesh, computed once.
 pub(crate) struct ConfigSizes<'a> {
     hosts: Vec<VisibleHost>,
-    sidecars: Vec<&'a Resource>,
+    /// namespace → its Sidecars with their (non-empty) workload selector, in input order.
+    sidecars: HashMap<&'a str, Vec<(&'a Resource, Option<&'a serde_json::Map<String, Value>>)>>,
     root: String,
     cache: HashMap<(usize, String), ConfigEstimate>,
 }
@@ -101,7 +102,21 @@ impl<'a> ConfigSizes<'a> {
         }
         ConfigSizes {
             hosts,
-            sidecars: mesh.of_kind(Kind::Sidecar).collect(),
+            sidecars: {
+                let mut by_namespace: HashMap<&str, Vec<_>> = HashMap::new();
+                for sidecar in mesh.of_kind(Kind::Sidecar) {
+                    let selector = sidecar
+                        .spec()
+                        .at("/workloadSelector/labels")
+                        .and_then(Value::as_object)
+                        .filter(|selector| !selector.is_empty());
+                    by_namespace
+                        .entry(sidecar.namespace.as_str())
+                        .or_default()
+                        .push((sidecar, selector));
+                }
+                by_namespace
+            },
             root: mesh.root_namespace().to_owned(),
             cache: HashMap::new(),
         }
@@ -114,31 +129,26 @@ impl<'a> ConfigSizes<'a> {
         namespace: &str,
         labels: &serde_json::Map<String, Value>,
     ) -> Option<&'a Resource> {
-        let selector = |sidecar: &Resource| {
-            sidecar
-                .spec()
-                .at("/workloadSelector/labels")
-                .and_then(Value::as_object)
-                .filter(|selector| !selector.is_empty())
-                .cloned()
+        let in_namespace = |namespace: &str| {
+            self.sidecars
+                .get(namespace)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
         };
-        self.sidecars
+        in_namespace(namespace)
             .iter()
-            .find(|sidecar| {
-                sidecar.namespace == namespace
-                    && selector(sidecar).is_some_and(|selector| matches_labels(&selector, labels))
+            .find(|(_, selector)| selector.is_some_and(|selector| matches_labels(selector, labels)))
+            .or_else(|| {
+                in_namespace(namespace)
+                    .iter()
+                    .find(|(_, selector)| selector.is_none())
             })
             .or_else(|| {
-                self.sidecars
+                in_namespace(&self.root)
                     .iter()
-                    .find(|sidecar| sidecar.namespace == namespace && selector(sidecar).is_none())
+                    .find(|(_, selector)| selector.is_none())
             })
-            .or_else(|| {
-                self.sidecars
-                    .iter()
-                    .find(|sidecar| sidecar.namespace == self.root && selector(sidecar).is_none())
-            })
-            .copied()
+            .map(|(sidecar, _)| *sidecar)
     }
 
     /// What a workload's proxy receives.
