@@ -1,4 +1,4 @@
-//! Snapshot files (archive, JSON and HTML report) in an object store: a directory under the
+//! Snapshot files (archive, JSON and HTML report, drift digest) in an object store: a directory under the
 //! data directory by default, S3 (or anything S3-compatible) with `--blob-store s3://bucket/prefix`.
 //! Keys are `snapshots/<id>/<file>`; every write is atomic (the local store renames a finished
 //! temporary file; S3 makes an object visible only when its upload completes).
@@ -23,16 +23,24 @@ pub enum Blob {
     Archive,
     ReportJson,
     ReportHtml,
+    /// What drift between two snapshots is computed from (`meshcheck_drift::SnapshotDigest`).
+    Digest,
 }
 
 impl Blob {
-    pub const ALL: [Blob; 3] = [Blob::Archive, Blob::ReportJson, Blob::ReportHtml];
+    pub const ALL: [Blob; 4] = [
+        Blob::Archive,
+        Blob::ReportJson,
+        Blob::ReportHtml,
+        Blob::Digest,
+    ];
 
     fn file_name(self) -> &'static str {
         match self {
             Blob::Archive => "archive.tar.zst",
             Blob::ReportJson => "report.json",
             Blob::ReportHtml => "report.html",
+            Blob::Digest => "digest.json",
         }
     }
 }

@@ -128,38 +128,42 @@ async fn analyze_snapshot(
         .await
         .map_err(|error| error.to_string())?
         .ok_or_else(|| "the archive file is missing from the blob store".to_owned())?;
-    let (summary, json, html) =
-        tokio::task::spawn_blocking(move || analyze_archive(&archive, limits))
+    let (summary, files) = tokio::task::spawn_blocking(move || analyze_archive(&archive, limits))
+        .await
+        .map_err(|error| {
+            if error.is_panic() {
+                "the analysis crashed (a bug in meshcheck)".to_owned()
+            } else {
+                format!("the analysis was cancelled: {error}")
+            }
+        })??;
+    for (blob, bytes) in files {
+        state
+            .blobs
+            .put_bytes(id, blob, bytes)
             .await
-            .map_err(|error| {
-                if error.is_panic() {
-                    "the analysis crashed (a bug in meshcheck)".to_owned()
-                } else {
-                    format!("the analysis was cancelled: {error}")
-                }
-            })??;
-    let store = |blob, bytes| state.blobs.put_bytes(id, blob, bytes);
-    store(Blob::ReportJson, json)
-        .await
-        .map_err(|error| error.to_string())?;
-    store(Blob::ReportHtml, html)
-        .await
-        .map_err(|error| error.to_string())?;
+            .map_err(|error| error.to_string())?;
+    }
     Ok(summary)
 }
 
+/// The summary for the row, and the files to store: both reports and the drift digest.
 fn analyze_archive(
     archive: &[u8],
     limits: Limits,
-) -> Result<(AnalysisSummary, Bytes, Bytes), String> {
+) -> Result<(AnalysisSummary, [(Blob, Bytes); 3]), String> {
     let archive =
         Archive::from_reader("archive", archive, &limits).map_err(|error| error.to_string())?;
     let input = LoadedInput::from_archive(&archive).map_err(|error| format!("{error:#}"))?;
     drop(archive);
-    let report = analyze(input, AnalyzeOptions::default()).report;
-    let json = Bytes::from(render_json(&report));
-    let html = Bytes::from(render_html(&report));
-    Ok((summarize(&report), json, html))
+    let analysis = analyze(input, AnalyzeOptions::default());
+    let (report, digest) = (analysis.report, analysis.digest);
+    let files = [
+        (Blob::ReportJson, Bytes::from(render_json(&report))),
+        (Blob::ReportHtml, Bytes::from(render_html(&report))),
+        (Blob::Digest, Bytes::from(digest.to_json())),
+    ];
+    Ok((summarize(&report), files))
 }
 
 /// The figures the lists and the fleet view show.

@@ -378,3 +378,75 @@ async fn snapshots_are_listed_newest_first_in_pages_and_by_cluster() {
     );
     portal.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_between_two_snapshots_of_a_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let uploader = token(dir.path(), "team-a", Role::Uploader);
+    let other_tenant = token(dir.path(), "team-b", Role::Uploader);
+    let portal = Portal::start(config(dir.path())).await;
+    let mut ids = Vec::new();
+    for (example, cluster, time) in [
+        ("bookinfo", "prod", T0),
+        ("bookinfo-broken", "prod", T0 + 3600),
+        ("bookinfo-broken", "staging", T0),
+    ] {
+        let (status, created) = portal
+            .upload(&uploader, archive(example, Some(cluster), time))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        portal.wait_analyzed(&uploader, &id).await;
+        ids.push(id);
+    }
+    let (clean, broken, staging) = (&ids[0], &ids[1], &ids[2]);
+
+    // The earlier snapshot is the baseline whichever way round the ids are given.
+    for path in [
+        format!("/api/v1/snapshots/{clean}/diff/{broken}"),
+        format!("/api/v1/snapshots/{broken}/diff/{clean}"),
+    ] {
+        let (status, drift) = portal.get_json(&uploader, &path).await;
+        assert_eq!(status, StatusCode::OK, "{drift}");
+        assert_eq!(drift["old"]["collected_at"], "2026-11-18T11:06:40Z");
+        assert_eq!(drift["new"]["collected_at"], "2026-11-18T12:06:40Z");
+        let introduced = drift["summary"]["introduced"].as_u64().unwrap();
+        assert!(introduced > 0, "{drift}");
+        assert_eq!(
+            drift["introduced"].as_array().unwrap().len() as u64,
+            introduced
+        );
+        assert!(drift["score_change"].as_i64().unwrap() < 0, "{drift}");
+        assert!(!drift["objects"].as_array().unwrap().is_empty(), "{drift}");
+    }
+    let (status, same) = portal
+        .get_json(
+            &uploader,
+            &format!("/api/v1/snapshots/{broken}/diff/{broken}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(same["summary"]["introduced"], 0);
+    assert_eq!(same["summary"]["objects_changed"], 0);
+
+    let across = format!("/api/v1/snapshots/{broken}/diff/{staging}");
+    let (status, body) = portal.get_json(&uploader, &across).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("any_cluster"),
+        "{body}"
+    );
+    let (status, _) = portal
+        .get_json(&uploader, &format!("{across}?any_cluster=true"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _) = portal
+        .get_json(
+            &other_tenant,
+            &format!("/api/v1/snapshots/{clean}/diff/{broken}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    portal.stop().await;
+}

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, plus `/healthz` and `/metrics`.
 
 mod clusters;
+mod diff;
 mod error;
 pub(crate) mod snapshots;
 mod upload;
@@ -37,6 +38,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/snapshots/{id}/findings", get(snapshots::findings))
         .route("/api/v1/snapshots/{id}/archive", get(snapshots::archive))
+        .route("/api/v1/snapshots/{id}/diff/{other}", get(diff::diff))
         .route("/api/v1/clusters", get(clusters::list))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
