@@ -156,8 +156,17 @@ fn analyze_archive(
         Archive::from_reader("archive", archive, &limits).map_err(|error| error.to_string())?;
     let input = LoadedInput::from_archive(&archive).map_err(|error| format!("{error:#}"))?;
     drop(archive);
-    let analysis = analyze(input, AnalyzeOptions::default());
-    let (report, digest) = (analysis.report, analysis.digest);
+    let analysis = analyze(
+        input,
+        AnalyzeOptions {
+            digest: true,
+            ..AnalyzeOptions::default()
+        },
+    );
+    let report = analysis.report;
+    let digest = analysis
+        .digest
+        .ok_or_else(|| "the analysis made no drift digest (a bug in meshcheck)".to_owned())?;
     let files = [
         (Blob::ReportJson, Bytes::from(render_json(&report))),
         (Blob::ReportHtml, Bytes::from(render_html(&report))),
