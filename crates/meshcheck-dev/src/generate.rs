@@ -25,7 +25,9 @@ impl Default for MeshShape {
 /// A planted fault: what a correct analysis must report.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fault {
-    pub istio_code: &'static str,
+    /// The code a finding on the faulty object carries: its `code` (`MC203`) or `istio_code`
+    /// (`IST0101`).
+    pub code: &'static str,
     pub kind: &'static str,
     pub namespace: String,
     pub name: String,
@@ -88,13 +90,13 @@ pub fn generate(shape: MeshShape) -> GeneratedMesh {
             service_counter += 1;
             let fault = (shape.fault_every > 0
                 && service_counter.is_multiple_of(shape.fault_every))
-            .then_some((service_counter / shape.fault_every) % 6);
+            .then(|| (service_counter / shape.fault_every) % 7);
             let app = format!("svc-{s:02}");
             let labels = |version: &str| json!({"app": app, "version": version});
             let port_name = if fault == Some(5) { "web" } else { "http-web" };
             if fault == Some(5) {
                 faults.push(Fault {
-                    istio_code: "IST0118",
+                    code: "IST0118",
                     kind: "Service",
                     namespace: ns.clone(),
                     name: app.clone(),
@@ -124,7 +126,7 @@ pub fn generate(shape: MeshShape) -> GeneratedMesh {
             let (route_host, route_subset) = match fault {
                 Some(0) => {
                     faults.push(Fault {
-                        istio_code: "IST0101",
+                        code: "IST0101",
                         kind: "VirtualService",
                         namespace: ns.clone(),
                         name: app.clone(),
@@ -134,7 +136,7 @@ pub fn generate(shape: MeshShape) -> GeneratedMesh {
                 }
                 Some(1) => {
                     faults.push(Fault {
-                        istio_code: "IST0101",
+                        code: "IST0101",
                         kind: "VirtualService",
                         namespace: ns.clone(),
                         name: app.clone(),
@@ -153,7 +155,7 @@ pub fn generate(shape: MeshShape) -> GeneratedMesh {
                                  {"route": [{"destination": {"host": app, "subset": "v1"}}]}]}}));
             let v2_labels = if fault == Some(2) {
                 faults.push(Fault {
-                    istio_code: "IST0173",
+                    code: "IST0173",
                     kind: "DestinationRule",
                     namespace: ns.clone(),
                     name: app.clone(),
@@ -163,14 +165,25 @@ pub fn generate(shape: MeshShape) -> GeneratedMesh {
             } else {
                 json!({"version": "v2"})
             };
+            let mut traffic_policy = json!({"outlierDetection": {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s"},
+                                            "connectionPool": {"http": {"http2MaxRequests": 1000}}});
+            if fault == Some(6) {
+                faults.push(Fault {
+                    code: "MC203",
+                    kind: "DestinationRule",
+                    namespace: ns.clone(),
+                    name: app.clone(),
+                    what: "TLS disabled towards mesh workloads",
+                });
+                traffic_policy["tls"] = json!({"mode": "DISABLE"});
+            }
             docs.push(json!({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": {"name": app, "namespace": ns},
                              "spec": {"host": app,
-                                      "trafficPolicy": {"outlierDetection": {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s"},
-                                                        "connectionPool": {"http": {"http2MaxRequests": 1000}}},
+                                      "trafficPolicy": traffic_policy,
                                       "subsets": [{"name": "v1", "labels": {"version": "v1"}}, {"name": "v2", "labels": v2_labels}]}}));
             let policy_app = if fault == Some(3) {
                 faults.push(Fault {
-                    istio_code: "IST0127",
+                    code: "IST0127",
                     kind: "AuthorizationPolicy",
                     namespace: ns.clone(),
                     name: app.clone(),
@@ -186,7 +199,7 @@ pub fn generate(shape: MeshShape) -> GeneratedMesh {
                                                  "to": [{"operation": {"methods": ["GET", "POST"], "paths": ["/api/*"]}}]}]}}));
             if fault == Some(4) {
                 faults.push(Fault {
-                    istio_code: "IST0101",
+                    code: "IST0101",
                     kind: "Sidecar",
                     namespace: ns.clone(),
                     name: format!("{app}-egress"),

@@ -5,5 +5,7 @@
 //! planted faults, so that rules do real work and a run can be checked for finding all of them.
 
 mod generate;
+mod output;
 
 pub use generate::{Fault, GeneratedMesh, MeshShape, generate};
+pub use output::{Format, write_archive, write_manifests};

@@ -2,8 +2,6 @@
 //! segment with `str::replace`, which allocates; rules look paths up millions of times on a
 //! large mesh, so the common case (no `~` escapes) is walked directly.
 
-use std::borrow::Cow;
-
 use serde_json::Value;
 
 /// `value.at("/spec/template/metadata/labels")`: what `Value::pointer` answers, faster.
@@ -19,20 +17,43 @@ impl ValueAt for Value {
         pointer
             .strip_prefix('/')?
             .split('/')
-            .try_fold(self, |target, token| {
-                // Only escaped tokens (`proxy.istio.io~1config`) pay for unescaping.
-                let token = if token.contains('~') {
-                    Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
-                } else {
-                    Cow::Borrowed(token)
-                };
-                match target {
-                    Value::Object(map) => map.get(token.as_ref()),
-                    Value::Array(list) => array_index(&token).and_then(|index| list.get(index)),
-                    _ => None,
-                }
+            .try_fold(self, |target, token| match target {
+                // Escaped tokens (`proxy.istio.io~1config`) name keys of small maps
+                // (annotations): compare while unescaping instead of allocating.
+                Value::Object(map) if token.contains('~') => map
+                    .iter()
+                    .find(|(key, _)| escaped_token_names(token, key))
+                    .map(|(_, value)| value),
+                Value::Object(map) => map.get(token),
+                Value::Array(list) => array_index(token).and_then(|index| list.get(index)),
+                _ => None,
             })
     }
+}
+
+/// Whether the RFC 6901 token (`~1` for `/`, `~0` for `~`) names `key`.
+fn escaped_token_names(token: &str, key: &str) -> bool {
+    let mut unescaped = token.split('~');
+    let first = unescaped.next().unwrap_or_default();
+    let Some(mut rest) = key.strip_prefix(first) else {
+        return false;
+    };
+    for part in unescaped {
+        let (replacement, tail) = match part.as_bytes().first() {
+            Some(b'1') => ('/', &part[1..]),
+            Some(b'0') => ('~', &part[1..]),
+            // A lone or unknown escape names no key (serde_json answers None too).
+            _ => return false,
+        };
+        let Some(after) = rest.strip_prefix(replacement) else {
+            return false;
+        };
+        let Some(after) = after.strip_prefix(tail) else {
+            return false;
+        };
+        rest = after;
+    }
+    rest.is_empty()
 }
 
 /// An array index as RFC 6901 writes it: digits, no sign, no leading zero.

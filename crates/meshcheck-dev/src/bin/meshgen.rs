@@ -1,27 +1,22 @@
-//! `meshgen`: writes a synthetic mesh (see `meshcheck_dev`) to a directory, one file per
-//! namespace, plus `expected-faults.jsonl` listing the planted faults.
+//! `meshgen`: writes a synthetic mesh (see `meshcheck_dev`) as manifests (one file per namespace)
+//! and/or as a collector snapshot archive, plus `expected-faults.jsonl` listing the planted
+//! faults.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
-use clap::{Parser, ValueEnum};
-use meshcheck_dev::{MeshShape, generate};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    /// Block-style YAML, as people write manifests.
-    Yaml,
-    /// One JSON document per `---` section (what `kubectl get -o json` gives).
-    Json,
-}
+use anyhow::bail;
+use clap::Parser;
+use meshcheck_dev::{Format, MeshShape, generate, write_archive, write_manifests};
 
 /// Generate a synthetic mesh for benchmarks and scale tests.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Output directory (created).
-    #[arg(short, long)]
-    out: PathBuf,
+    /// Directory to write manifests into (created).
+    #[arg(short, long, required_unless_present = "archive")]
+    out: Option<PathBuf>,
+    /// Also (or only) write the mesh as a snapshot archive, as `meshcheck collect` would.
+    #[arg(long, value_name = "FILE")]
+    archive: Option<PathBuf>,
     #[arg(long, default_value_t = 100)]
     namespaces: usize,
     #[arg(long, default_value_t = 50)]
@@ -31,50 +26,40 @@ struct Args {
     /// Plant a fault every this many services (0: none).
     #[arg(long, default_value_t = 5)]
     fault_every: usize,
-    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.namespaces == 0 {
+        bail!("--namespaces must be at least 1");
+    }
     let mesh = generate(MeshShape {
         namespaces: args.namespaces,
         services_per_namespace: args.services,
         pods_per_service: args.pods,
         fault_every: args.fault_every,
     });
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let mut bytes = 0usize;
-    for (name, documents) in &mesh.files {
-        let mut text = String::new();
-        for document in documents {
-            text.push_str("---\n");
-            match args.format {
-                Format::Yaml => text.push_str(&serde_saphyr::to_string(document)?),
-                Format::Json => {
-                    text.push_str(&serde_json::to_string(document)?);
-                    text.push('\n');
-                }
-            }
-        }
-        bytes += text.len();
-        let path = args.out.join(name);
-        std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    if let Some(dir) = &args.out {
+        let bytes = write_manifests(&mesh, dir, args.format)?;
+        eprintln!(
+            "meshgen: {} objects in {} files ({:.1} MB), {} planted faults -> {}",
+            mesh.object_count(),
+            mesh.files.len(),
+            bytes as f64 / 1e6,
+            mesh.faults.len(),
+            dir.display()
+        );
     }
-    let faults_path = args.out.join("expected-faults.jsonl");
-    let mut faults = std::fs::File::create(&faults_path)?;
-    for fault in &mesh.faults {
-        let line = serde_json::json!({"istio_code": fault.istio_code, "kind": fault.kind, "namespace": fault.namespace, "name": fault.name, "what": fault.what});
-        writeln!(faults, "{line}")?;
+    if let Some(path) = &args.archive {
+        let bytes = write_archive(&mesh, path)?;
+        eprintln!(
+            "meshgen: {} objects in a snapshot archive ({:.1} MB) -> {}",
+            mesh.object_count(),
+            bytes as f64 / 1e6,
+            path.display()
+        );
     }
-    eprintln!(
-        "meshgen: {} objects in {} files ({:.1} MB), {} planted faults -> {}",
-        mesh.object_count(),
-        mesh.files.len(),
-        bytes as f64 / 1e6,
-        mesh.faults.len(),
-        args.out.display()
-    );
     Ok(())
 }
