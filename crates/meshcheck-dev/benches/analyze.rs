@@ -1,48 +1,51 @@
-//! End-to-end and per-stage benchmarks on generated meshes of four sizes.
-//! Run: `cargo bench -p meshcheck-dev` (sizes: 5k, 14k, 28k, 55k objects).
+//! Benchmarks on generated meshes (see docs/performance.md for the figures and the machine):
+//!
+//! - `analyze-dir/{5k,14k,28k,55k}`: what `meshcheck analyze DIR -o json` does, end to end
+//!   (load, index, rules, report, JSON), on JSON-flow manifests — the reference workload;
+//! - `analyze-dir-block-yaml/55k`: the same mesh written as block-style YAML;
+//! - `archive/55k`: `meshcheck analyze snapshot.tar.zst -o json`, and `archive-read/55k` alone;
+//! - `stages-55k/*`: load, index, rules (every rule, then each category), HTML rendering.
+//!
+//! Run: `cargo bench -p meshcheck-dev --bench analyze` (about 5 minutes on 2 cores); a filter
+//! narrows it: `cargo bench -p meshcheck-dev --bench analyze -- stages`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use meshcheck_dev::{MeshShape, generate};
+use meshcheck_archive::{Archive, Limits};
+use meshcheck_dev::{Format, MeshShape, generate, write_archive, write_manifests};
 use meshcheck_model::{Mesh, MeshInputs};
-use meshcheck_report::{InputSummary, Report};
-use meshcheck_rules::{RunOptions, registry};
+use meshcheck_pipeline::{AnalyzeOptions, LoadedInput, analyze};
+use meshcheck_rules::{Category, RunOptions, registry};
 
+/// (namespaces, label): 100 namespaces × 50 services × 5 pods is about 55,000 objects.
 const SIZES: [(usize, &str); 4] = [(9, "5k"), (25, "14k"), (50, "28k"), (100, "55k")];
 
-fn write_yaml(namespaces: usize) -> (PathBuf, usize) {
+/// Writes the mesh for one size and format into a temporary directory.
+fn manifests(namespaces: usize, format: Format) -> (PathBuf, usize) {
     let mesh = generate(MeshShape {
         namespaces,
         ..MeshShape::default()
     });
-    let dir = std::env::temp_dir().join(format!("meshcheck-bench-{namespaces}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, documents) in &mesh.files {
-        let mut text = String::new();
-        for document in documents {
-            text.push_str("---\n");
-            text.push_str(&serde_saphyr::to_string(document).unwrap());
-        }
-        std::fs::write(dir.join(name), text).unwrap();
-    }
+    let dir = std::env::temp_dir().join(format!("meshcheck-bench-{namespaces}-{format:?}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_manifests(&mesh, &dir, format).expect("write the generated mesh");
     (dir, mesh.object_count())
 }
 
-fn end_to_end(dir: &PathBuf) -> String {
-    let loaded = meshcheck_input::load_paths(std::slice::from_ref(dir)).unwrap();
-    let mesh = Mesh::build(loaded.objects, MeshInputs::default());
-    let findings = meshcheck_rules::run(&mesh, registry::all(), &RunOptions::default());
-    let report = Report::new(findings, registry::all().len(), InputSummary::default());
-    meshcheck_report::render_json(&report)
+fn end_to_end(dir: &Path) -> String {
+    let input = LoadedInput::from_paths(&[dir.to_path_buf()]).expect("generated input loads");
+    let analysis = analyze(input, AnalyzeOptions::default());
+    meshcheck_report::render_json(&analysis.report)
 }
 
-fn benches(c: &mut Criterion) {
-    let mut group = c.benchmark_group("analyze-yaml-dir");
+fn sizes(c: &mut Criterion) {
+    let mut group = c.benchmark_group("analyze-dir");
     group.sample_size(10);
     for (namespaces, label) in SIZES {
-        let (dir, objects) = write_yaml(namespaces);
+        let (dir, objects) = manifests(namespaces, Format::Json);
         group.throughput(Throughput::Elements(objects as u64));
         group.bench_with_input(BenchmarkId::from_parameter(label), &dir, |b, dir| {
             b.iter(|| black_box(end_to_end(dir)));
@@ -50,35 +53,89 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
-    // Stages on the largest size: parse, index, rules.
-    let (dir, _) = write_yaml(100);
+    let mut yaml = c.benchmark_group("analyze-dir-block-yaml");
+    yaml.sample_size(10);
+    let (dir, objects) = manifests(100, Format::Yaml);
+    yaml.throughput(Throughput::Elements(objects as u64));
+    yaml.bench_function("55k", |b| b.iter(|| black_box(end_to_end(&dir))));
+    yaml.finish();
+}
+
+fn archive(c: &mut Criterion) {
+    let mesh = generate(MeshShape::default());
+    let path = std::env::temp_dir().join("meshcheck-bench-55k.tar.zst");
+    write_archive(&mesh, &path).expect("write the archive");
+    let mut group = c.benchmark_group("archive");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(mesh.object_count() as u64));
+    group.bench_function("read/55k", |b| {
+        b.iter(|| {
+            let archive = Archive::open(&path, &Limits::default()).expect("archive opens");
+            black_box(LoadedInput::from_archive(&archive).expect("archive loads"))
+        })
+    });
+    group.bench_function("analyze/55k", |b| {
+        b.iter(|| {
+            let archive = Archive::open(&path, &Limits::default()).expect("archive opens");
+            let input = LoadedInput::from_archive(&archive).expect("archive loads");
+            let analysis = analyze(input, AnalyzeOptions::default());
+            black_box(meshcheck_report::render_json(&analysis.report))
+        })
+    });
+    group.finish();
+}
+
+fn stages(c: &mut Criterion) {
+    let (dir, _) = manifests(100, Format::Json);
     let mut stages = c.benchmark_group("stages-55k");
     stages.sample_size(10);
+    stages.measurement_time(Duration::from_secs(8));
+    let paths = [dir.clone()];
     stages.bench_function("load", |b| {
-        b.iter(|| black_box(meshcheck_input::load_paths(std::slice::from_ref(&dir)).unwrap()))
+        b.iter(|| black_box(LoadedInput::from_paths(&paths).expect("loads")))
     });
-    let loaded = meshcheck_input::load_paths(std::slice::from_ref(&dir)).unwrap();
+    let loaded = LoadedInput::from_paths(&paths).expect("loads");
     stages.bench_function("index", |b| {
         b.iter(|| black_box(Mesh::build(loaded.objects.clone(), MeshInputs::default())))
     });
-    let mesh = Mesh::build(loaded.objects, MeshInputs::default());
-    stages.bench_function("rules", |b| {
+    let mut mesh = Mesh::build(loaded.objects, MeshInputs::default());
+    let options = RunOptions::default();
+    // Facts shared by rules are built on first use: forget them so every iteration pays.
+    stages.bench_function("rules/all", |b| {
         b.iter(|| {
-            black_box(meshcheck_rules::run(
-                &mesh,
-                registry::all(),
-                &RunOptions::default(),
-            ))
+            mesh.clear_derived();
+            black_box(meshcheck_rules::run(&mesh, registry::all(), &options))
         })
     });
-    for rule in registry::all() {
-        let rules = [*rule];
-        stages.bench_function(format!("rule-{}", rule.meta.code), |b| {
-            b.iter(|| black_box(meshcheck_rules::run(&mesh, &rules, &RunOptions::default())))
+    for category in Category::ALL {
+        let rules: Vec<_> = registry::all()
+            .iter()
+            .copied()
+            .filter(|rule| rule.meta.category == category)
+            .collect();
+        stages.bench_function(format!("rules/{}", category.as_str()), |b| {
+            b.iter(|| {
+                mesh.clear_derived();
+                black_box(meshcheck_rules::run(&mesh, &rules, &options))
+            })
         });
     }
+    mesh.clear_derived();
+    let findings = meshcheck_rules::run(&mesh, registry::all(), &options);
+    let report = meshcheck_report::Report::new(
+        findings,
+        registry::all().len(),
+        meshcheck_report::InputSummary::default(),
+    )
+    .with_mesh(&mesh);
+    stages.bench_function("render/html", |b| {
+        b.iter(|| black_box(meshcheck_report::render_html(&report)))
+    });
+    stages.bench_function("render/json", |b| {
+        b.iter(|| black_box(meshcheck_report::render_json(&report)))
+    });
     stages.finish();
 }
 
-criterion_group!(analyze, benches);
-criterion_main!(analyze);
+criterion_group!(benches, sizes, archive, stages);
+criterion_main!(benches);

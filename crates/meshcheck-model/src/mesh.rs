@@ -218,6 +218,12 @@ impl Mesh {
         }
     }
 
+    /// Forgets every derived fact, so that the next rule run computes them again (benchmarks
+    /// measuring repeated runs over one mesh).
+    pub fn clear_derived(&mut self) {
+        self.derived = DerivedCache::default();
+    }
+
     /// A fact derived from the whole mesh, built on first use and shared afterwards (see
     /// [`DerivedCache`]). `T` identifies the fact: one type, one builder.
     pub fn derived<T: std::any::Any + Send + Sync>(
