@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use object_store::aws::AmazonS3Builder;
+use std::str::FromStr;
+
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
@@ -103,9 +105,13 @@ impl BlobStore {
         })
     }
 
+    /// `s3://bucket[/prefix][?option=value&...]`: options are object_store's S3 settings
+    /// (`endpoint`, `region`, `allow_http`, ...) and override the `AWS_*` variables. The query is
+    /// left out of every message, as it may carry credentials.
     fn s3(url: &str) -> Result<BlobStore, BlobError> {
+        let description = url.split('?').next().unwrap_or(url).to_owned();
         let error = |detail: String| BlobError {
-            store: url.to_owned(),
+            store: description.clone(),
             detail,
         };
         let parsed = url::Url::parse(url).map_err(|source| error(source.to_string()))?;
@@ -113,8 +119,13 @@ impl BlobStore {
             .host_str()
             .filter(|bucket| !bucket.is_empty())
             .ok_or_else(|| error("no bucket name".to_owned()))?;
-        let s3 = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in parsed.query_pairs() {
+            let option = AmazonS3ConfigKey::from_str(&key)
+                .map_err(|_| error(format!("unknown S3 option {key:?}")))?;
+            builder = builder.with_config(option, value);
+        }
+        let s3 = builder
             .build()
             .map_err(|source| error(source.to_string()))?;
         let prefix = parsed.path().trim_matches('/');
@@ -123,10 +134,7 @@ impl BlobStore {
         } else {
             Arc::new(PrefixStore::new(s3, prefix))
         };
-        Ok(BlobStore {
-            store,
-            description: url.to_owned(),
-        })
+        Ok(BlobStore { store, description })
     }
 
     fn key(id: &str, blob: Blob) -> Key {
@@ -276,5 +284,15 @@ mod tests {
         assert!(error.to_string().contains("ftp://x"), "{error}");
         let error = BlobStore::open(dir.path(), Some("s3:///prefix")).unwrap_err();
         assert!(error.to_string().contains("bucket"), "{error}");
+        let error = BlobStore::open(
+            dir.path(),
+            Some("s3://b/p?secret_access_key=hunter2&colour=blue"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("colour") && !error.contains("hunter2"),
+            "{error}"
+        );
     }
 }

@@ -52,6 +52,9 @@ pub struct Config {
     pub upload_timeout: Duration,
     /// How often retention and the orphan sweep run.
     pub maintenance_interval: Duration,
+    /// A snapshot pending for longer than this with no process of this server working on it is
+    /// queued here (its replica died); checked every `stale_after / 4`.
+    pub stale_after: Duration,
 }
 
 impl Config {
@@ -75,6 +78,7 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             upload_timeout: Duration::from_secs(600),
             maintenance_interval: Duration::from_secs(3600),
+            stale_after: Duration::from_secs(600),
         }
     }
 }

@@ -86,6 +86,23 @@ pub async fn sweep_orphans(state: &AppState) -> Result<usize, String> {
     Ok(swept)
 }
 
+/// Queues pending snapshots no process works on, every quarter of `stale_after`.
+pub async fn resume_stale(state: AppState, stale_after: Duration) {
+    let mut ticker = tokio::time::interval((stale_after / 4).max(Duration::from_millis(100)));
+    // The first tick is immediate, and start-up has just queued every pending snapshot.
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        match crate::worker::requeue_stale(&state, stale_after).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "queued snapshots left pending by another process"),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot look for stale pending snapshots")
+            }
+        }
+    }
+}
+
 /// Runs retention (when configured) and the orphan sweep now and then every `interval`.
 pub async fn run(state: AppState, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);

@@ -182,7 +182,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
 
     let dispatcher = worker::start(state.clone(), receiver, config.workers);
     let pending = state
-        .db(|store| store.pending_ids())
+        .db(|store| store.pending_ids(i64::MAX))
         .await
         .map_err(|error| anyhow::anyhow!("{}", error.message))?;
     if !pending.is_empty() {
@@ -192,6 +192,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         state.queue.push(id);
     }
     let maintenance = tokio::spawn(retention::run(state.clone(), config.maintenance_interval));
+    let stale = tokio::spawn(retention::resume_stale(state.clone(), config.stale_after));
 
     let app = router(state.clone());
     let handle = Handle::new();
@@ -228,7 +229,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         tls: state.tls,
         handle,
         serving,
-        background: vec![dispatcher, maintenance],
+        background: vec![dispatcher, maintenance, stale],
         state,
     })
 }

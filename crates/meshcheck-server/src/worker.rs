@@ -1,9 +1,12 @@
 //! Analysis off the request path: snapshot ids go into a queue; a dispatcher starts at most
 //! `workers` analyses at a time, each on a blocking thread. A snapshot stays `pending` until
-//! its reports are stored, so a restart finds it pending and queues it again.
+//! its reports are stored, so a restart finds it pending and queues it again, and replicas
+//! sharing a database pick up what a dead replica left pending (see [`requeue_stale`]). Two
+//! runs of the same snapshot are harmless: the first to finish records it.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use meshcheck_archive::{Archive, Limits};
@@ -21,6 +24,8 @@ use crate::store::{AnalysisSummary, SeverityCounts, SnapshotStatus};
 pub struct AnalysisQueue {
     sender: mpsc::UnboundedSender<String>,
     metrics: Arc<crate::metrics::Metrics>,
+    /// Snapshots queued or being analysed by this process (each is queued once).
+    active: Arc<Mutex<HashSet<String>>>,
 }
 
 impl AnalysisQueue {
@@ -28,16 +33,53 @@ impl AnalysisQueue {
         metrics: Arc<crate::metrics::Metrics>,
     ) -> (AnalysisQueue, mpsc::UnboundedReceiver<String>) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (AnalysisQueue { sender, metrics }, receiver)
+        let queue = AnalysisQueue {
+            sender,
+            metrics,
+            active: Arc::new(Mutex::new(HashSet::new())),
+        };
+        (queue, receiver)
     }
 
+    fn active(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.active
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues a snapshot unless this process already has it.
     pub fn push(&self, id: String) {
+        if !self.active().insert(id.clone()) {
+            return;
+        }
         // The receiver lives as long as the server; after shutdown the row stays pending and
         // the next start picks it up.
         if self.sender.send(id).is_ok() {
             self.metrics.queued();
         }
     }
+
+    fn done(&self, id: &str) {
+        self.active().remove(id);
+    }
+}
+
+/// Pending snapshots uploaded more than `stale_after` ago that this process is not working on:
+/// their replica died or was stopped. Queues them here.
+pub async fn requeue_stale(state: &AppState, stale_after: Duration) -> Result<usize, String> {
+    let cutoff = now_micros() - stale_after.as_micros() as i64;
+    let ids = state
+        .db(move |store| store.pending_ids(cutoff))
+        .await
+        .map_err(|error| error.message)?;
+    let mut queued = 0;
+    for id in ids {
+        if !state.queue.active().contains(&id) {
+            state.queue.push(id);
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 /// Starts the dispatcher. Abort the handle to stop taking new work.
@@ -56,6 +98,7 @@ pub fn start(
             let state = state.clone();
             tokio::spawn(async move {
                 run(&state, &id).await;
+                state.queue.done(&id);
                 drop(permit);
             });
         }
@@ -104,9 +147,15 @@ async fn run(state: &AppState, id: &str) {
             seconds = took.as_secs_f64(),
             "analysis finished"
         ),
-        // The snapshot was deleted while it was analysed: remove what this run wrote.
+        // Another run (another replica) recorded it first, or the snapshot was deleted while
+        // it was analysed: then remove what this run wrote.
         Ok(false) => {
-            if let Err(error) = state.blobs.delete_snapshot(id).await {
+            let owned_id = id.to_owned();
+            if let Ok(None) = state
+                .db(move |store| store.snapshot_unscoped(&owned_id))
+                .await
+                && let Err(error) = state.blobs.delete_snapshot(id).await
+            {
                 tracing::warn!(snapshot = id, error = %error, "cannot remove reports of a deleted snapshot");
             }
         }

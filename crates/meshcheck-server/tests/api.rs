@@ -1,9 +1,10 @@
 //! The portal's API over real HTTP: upload → analysis → findings → report, duplicates, tenant
 //! isolation, tokens and roles, listing.
 
+#[macro_use]
 mod common;
 
-use common::{Portal, T0, archive, config, open_store, token, token_id};
+use common::{Backend, Portal, T0, archive, token_id};
 use meshcheck_archive::{Archive, Limits};
 use meshcheck_pipeline::{AnalyzeOptions, LoadedInput, analyze};
 use meshcheck_server::Role;
@@ -17,11 +18,11 @@ fn local_report_json(bytes: &[u8]) -> String {
     meshcheck_report::render_json(&analyze(input, AnalyzeOptions::default()).report)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upload_is_analyzed_and_its_reports_are_served() {
+async fn upload_is_analyzed_and_its_reports_are_served(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let portal = Portal::start(&stores).await;
     let bytes = archive("bookinfo-broken", Some("prod-eu"), T0);
 
     let (status, created) = portal.upload(&uploader, bytes.clone()).await;
@@ -94,7 +95,7 @@ async fn upload_is_analyzed_and_its_reports_are_served() {
     assert_eq!(response.bytes().await.unwrap().as_ref(), bytes.as_slice());
 
     // Uploads and downloads are audited, with the token's id and never the token.
-    let log = open_store(&portal.data_dir).audit_log(100).unwrap();
+    let log = stores.with_store(|store| store.audit_log(100).unwrap());
     let actions: Vec<&str> = log.iter().map(|entry| entry.action.as_str()).collect();
     for action in ["upload", "download", "token-use"] {
         assert!(actions.contains(&action), "{action} not in {actions:?}");
@@ -106,12 +107,12 @@ async fn upload_is_analyzed_and_its_reports_are_served() {
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_archive_twice_is_one_snapshot_per_tenant() {
+async fn the_same_archive_twice_is_one_snapshot_per_tenant(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let team_a = token(dir.path(), "team-a", Role::Uploader);
-    let team_b = token(dir.path(), "team-b", Role::Uploader);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = backend.stores(dir.path());
+    let team_a = stores.token("team-a", Role::Uploader);
+    let team_b = stores.token("team-b", Role::Uploader);
+    let portal = Portal::start(&stores).await;
     let bytes = archive("bookinfo", None, T0);
 
     let (status, first) = portal.upload(&team_a, bytes.clone()).await;
@@ -125,23 +126,21 @@ async fn the_same_archive_twice_is_one_snapshot_per_tenant() {
     assert_eq!(status, StatusCode::CREATED, "{other_tenant}");
     assert_ne!(other_tenant["id"], first["id"]);
     assert_eq!(portal.snapshot_rows(), 2);
-    // Only one copy of each accepted upload is kept.
-    assert_eq!(
-        common::blob_files(&portal.data_dir)
-            .iter()
-            .filter(|path| path.ends_with("archive.tar.zst"))
-            .count(),
-        2
-    );
+    // Files are kept for the two accepted uploads only.
+    let ids: std::collections::HashSet<String> = [&first, &other_tenant]
+        .iter()
+        .map(|created| created["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(portal.blob_ids().await, ids);
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_tenants_snapshot_is_indistinguishable_from_an_unknown_one() {
+async fn another_tenants_snapshot_is_indistinguishable_from_an_unknown_one(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let owner = token(dir.path(), "team-a", Role::Admin);
-    let intruder = token(dir.path(), "team-b", Role::Admin);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = backend.stores(dir.path());
+    let owner = stores.token("team-a", Role::Admin);
+    let intruder = stores.token("team-b", Role::Admin);
+    let portal = Portal::start(&stores).await;
     let (_, created) = portal
         .upload(&owner, archive("bookinfo-broken", Some("prod"), T0))
         .await;
@@ -190,22 +189,19 @@ async fn another_tenants_snapshot_is_indistinguishable_from_an_unknown_one() {
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_wrong_and_revoked_tokens_are_401() {
+async fn missing_wrong_and_revoked_tokens_are_401(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let good = token(dir.path(), "team-a", Role::Admin);
-    let revoked = token(dir.path(), "team-a", Role::Admin);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = backend.stores(dir.path());
+    let good = stores.token("team-a", Role::Admin);
+    let revoked = stores.token("team-a", Role::Admin);
+    let portal = Portal::start(&stores).await;
 
     let (status, _) = portal.get_json(&good, "/api/v1/snapshots").await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = portal.get_json(&revoked, "/api/v1/snapshots").await;
     assert_eq!(status, StatusCode::OK, "works until revoked");
-    assert!(
-        open_store(&portal.data_dir)
-            .revoke_token(&token_id(&revoked), 2)
-            .unwrap()
-    );
+    let revoked_id = token_id(&revoked);
+    assert!(stores.with_store(move |store| store.revoke_token(&revoked_id, 2).unwrap()));
 
     // Same id, another secret: a forged token.
     let forged = format!("mck_{}_{}", token_id(&good), "ab".repeat(32));
@@ -235,7 +231,7 @@ async fn missing_wrong_and_revoked_tokens_are_401() {
     );
     assert_eq!(portal.snapshot_rows(), 0);
 
-    let log = open_store(&portal.data_dir).audit_log(100).unwrap();
+    let log = stores.with_store(|store| store.audit_log(100).unwrap());
     let denied: Vec<(&str, &str)> = log
         .iter()
         .filter(|entry| entry.action == "token-denied")
@@ -252,13 +248,13 @@ async fn missing_wrong_and_revoked_tokens_are_401() {
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn roles_limit_uploads_downloads_and_deletions() {
+async fn roles_limit_uploads_downloads_and_deletions(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let viewer = token(dir.path(), "team-a", Role::Viewer);
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let admin = token(dir.path(), "team-a", Role::Admin);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = backend.stores(dir.path());
+    let viewer = stores.token("team-a", Role::Viewer);
+    let uploader = stores.token("team-a", Role::Uploader);
+    let admin = stores.token("team-a", Role::Admin);
+    let portal = Portal::start(&stores).await;
 
     let (status, body) = portal.upload(&viewer, archive("bookinfo", None, T0)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
@@ -296,8 +292,8 @@ async fn roles_limit_uploads_downloads_and_deletions() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(portal.snapshot_rows(), 0);
-    assert!(common::blob_files(&portal.data_dir).is_empty());
-    let log = open_store(&portal.data_dir).audit_log(100).unwrap();
+    assert!(portal.blob_ids().await.is_empty());
+    let log = stores.with_store(|store| store.audit_log(100).unwrap());
     assert!(
         log.iter()
             .any(|entry| entry.action == "delete"
@@ -306,14 +302,14 @@ async fn roles_limit_uploads_downloads_and_deletions() {
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshots_are_listed_newest_first_in_pages_and_by_cluster() {
+async fn snapshots_are_listed_newest_first_in_pages_and_by_cluster(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let mut config = config(dir.path());
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let mut config = stores.config();
     // Listing does not need analyses.
     config.workers = 0;
-    let portal = Portal::start(config).await;
+    let portal = Portal::start_with(&stores, config).await;
     let mut expected = Vec::new();
     for index in 0..5 {
         let cluster = if index % 2 == 0 { "even" } else { "odd" };
@@ -379,12 +375,12 @@ async fn snapshots_are_listed_newest_first_in_pages_and_by_cluster() {
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drift_between_two_snapshots_of_a_cluster() {
+async fn drift_between_two_snapshots_of_a_cluster(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let other_tenant = token(dir.path(), "team-b", Role::Uploader);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let other_tenant = stores.token("team-b", Role::Uploader);
+    let portal = Portal::start(&stores).await;
     let mut ids = Vec::new();
     for (example, cluster, time) in [
         ("bookinfo", "prod", T0),
@@ -450,3 +446,13 @@ async fn drift_between_two_snapshots_of_a_cluster() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     portal.stop().await;
 }
+
+on_each_backend!(
+    upload_is_analyzed_and_its_reports_are_served,
+    the_same_archive_twice_is_one_snapshot_per_tenant,
+    another_tenants_snapshot_is_indistinguishable_from_an_unknown_one,
+    missing_wrong_and_revoked_tokens_are_401,
+    roles_limit_uploads_downloads_and_deletions,
+    snapshots_are_listed_newest_first_in_pages_and_by_cluster,
+    drift_between_two_snapshots_of_a_cluster,
+);

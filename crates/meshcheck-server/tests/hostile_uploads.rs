@@ -1,11 +1,12 @@
 //! Uploads the portal must refuse without keeping anything: too large, corrupt, truncated,
 //! decompression bombs, path traversal.
 
+#[macro_use]
 mod common;
 
 use std::io::Read;
 
-use common::{Portal, T0, archive, blob_files, config, token, upload_leftovers};
+use common::{Backend, Portal, T0, archive};
 use meshcheck_archive::Limits;
 use meshcheck_server::Role;
 use reqwest::StatusCode;
@@ -55,26 +56,23 @@ fn repack(members: &[(String, Vec<u8>)], extra: &[(&str, Vec<u8>)]) -> Vec<u8> {
     zstd::encode_all(builder.into_inner().unwrap().as_slice(), 3).unwrap()
 }
 
-fn assert_nothing_stored(portal: &Portal) {
+async fn assert_nothing_stored(portal: &Portal) {
     assert_eq!(portal.snapshot_rows(), 0, "no snapshot row");
-    assert!(
-        blob_files(&portal.data_dir).is_empty(),
-        "no blob: {:?}",
-        blob_files(&portal.data_dir)
-    );
-    assert_eq!(upload_leftovers(&portal.data_dir), 0, "no temporary file");
+    let blobs = portal.blob_ids().await;
+    assert!(blobs.is_empty(), "no blob: {blobs:?}");
+    assert_eq!(portal.upload_leftovers(), 0, "no temporary file");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn broken_and_hostile_archives_are_400_and_nothing_is_stored() {
+async fn broken_and_hostile_archives_are_400_and_nothing_is_stored(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let mut config = config(dir.path());
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let mut config = stores.config();
     config.archive_limits = Limits {
         max_total_bytes: 8 << 20,
         ..Limits::default()
     };
-    let portal = Portal::start(config).await;
+    let portal = Portal::start_with(&stores, config).await;
 
     let valid = archive("bookinfo-broken", Some("prod"), T0);
     let mut flipped = valid.clone();
@@ -114,15 +112,15 @@ async fn broken_and_hostile_archives_are_400_and_nothing_is_stored() {
         assert_eq!(message.lines().count(), 1, "{name}: {message}");
         assert!(message.contains(expected), "{name}: {message}");
         assert!(
-            !message.contains(&portal.data_dir.display().to_string()),
+            !message.contains(&portal.data_dir().display().to_string()),
             "{name}: server paths stay private: {message}"
         );
         if name != "empty body" {
             assert!(message.starts_with("upload: "), "{name}: {message}");
         }
-        assert_nothing_stored(&portal);
+        assert_nothing_stored(&portal).await;
     }
-    let log = common::open_store(&portal.data_dir).audit_log(100).unwrap();
+    let log = stores.with_store(|store| store.audit_log(100).unwrap());
     assert_eq!(
         log.iter()
             .filter(|entry| entry.action == "upload" && entry.outcome.starts_with("rejected: "))
@@ -136,14 +134,14 @@ async fn broken_and_hostile_archives_are_400_and_nothing_is_stored() {
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn uploads_over_the_limit_are_413_whether_declared_or_streamed() {
+async fn uploads_over_the_limit_are_413_whether_declared_or_streamed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
     let bytes = archive("bookinfo-broken", Some("prod"), T0);
-    let mut config = config(dir.path());
+    let mut config = stores.config();
     config.max_upload_bytes = bytes.len() as u64 - 1;
-    let portal = Portal::start(config).await;
+    let portal = Portal::start_with(&stores, config).await;
 
     // Content-Length says it up front.
     let (status, answer) = portal.upload(&uploader, bytes.clone()).await;
@@ -152,7 +150,7 @@ async fn uploads_over_the_limit_are_413_whether_declared_or_streamed() {
         answer["error"].as_str().unwrap().contains("upload limit"),
         "{answer}"
     );
-    assert_nothing_stored(&portal);
+    assert_nothing_stored(&portal).await;
 
     // Chunked, no length: refused once the stream passes the cap.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
@@ -168,14 +166,19 @@ async fn uploads_over_the_limit_are_413_whether_declared_or_streamed() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_nothing_stored(&portal);
+    assert_nothing_stored(&portal).await;
     portal.stop().await;
 
     // Exactly at the limit is fine.
-    let mut config = common::config(dir.path());
+    let mut config = stores.config();
     config.max_upload_bytes = bytes.len() as u64;
-    let portal = Portal::start(config).await;
+    let portal = Portal::start_with(&stores, config).await;
     let (status, answer) = portal.upload(&uploader, bytes).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     portal.stop().await;
 }
+
+on_each_backend!(
+    broken_and_hostile_archives_are_400_and_nothing_is_stored,
+    uploads_over_the_limit_are_413_whether_declared_or_streamed,
+);

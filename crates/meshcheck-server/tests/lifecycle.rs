@@ -1,11 +1,12 @@
 //! The portal across restarts and over time: pending work resumes, retention and the orphan
 //! sweep, metrics, rate limit, TLS.
 
+#[macro_use]
 mod common;
 
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{Portal, T0, archive, blob_files, config, open_store, snapshot_rows, token};
+use common::{Backend, Portal, Stores, T0, archive};
 use meshcheck_server::{RateLimit, Role};
 use reqwest::StatusCode;
 
@@ -17,13 +18,13 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_resumes_pending_analyses() {
+async fn a_restart_resumes_pending_analyses(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let mut paused = config(dir.path());
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let mut paused = stores.config();
     paused.workers = 0;
-    let portal = Portal::start(paused).await;
+    let portal = Portal::start_with(&stores, paused).await;
     let mut ids = Vec::new();
     for (index, cluster) in ["prod", "staging"].into_iter().enumerate() {
         let (status, created) = portal
@@ -37,15 +38,10 @@ async fn a_restart_resumes_pending_analyses() {
     }
     assert_eq!(portal.server.queue_depth(), 2);
     portal.stop().await;
-    let store = open_store(dir.path());
-    assert_eq!(
-        store.pending_ids().unwrap(),
-        ids,
-        "accepted and still pending"
-    );
-    drop(store);
+    let pending = stores.with_store(|store| store.pending_ids(i64::MAX).unwrap());
+    assert_eq!(pending, ids, "accepted and still pending");
 
-    let portal = Portal::start(config(dir.path())).await;
+    let portal = Portal::start(&stores).await;
     for id in &ids {
         let snapshot = portal.wait_analyzed(&uploader, id).await;
         assert_eq!(snapshot["status"], "done", "{snapshot}");
@@ -58,11 +54,50 @@ async fn a_restart_resumes_pending_analyses() {
     portal.stop().await;
 }
 
+/// Two replicas on the same stores: what one accepts, the other serves; what one leaves
+/// pending (it analyses nothing here, as if it had died), the other picks up.
+async fn replicas_share_snapshots_and_pick_up_each_others_pending_work(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let mut worker_config = stores.config();
+    worker_config.stale_after = Duration::from_millis(800);
+    let worker = Portal::start_with(&stores, worker_config).await;
+    let mut idle_config = stores.config();
+    idle_config.workers = 0;
+    let idle = Portal::start_with(&stores, idle_config).await;
+
+    let (status, created) = idle
+        .upload(&uploader, archive("bookinfo-broken", Some("prod"), T0))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The worker replica never saw this upload; it finds it pending in the shared database.
+    let snapshot = worker.wait_analyzed(&uploader, &id).await;
+    assert_eq!(snapshot["status"], "done", "{snapshot}");
+    let (status, _) = idle
+        .get_json(&uploader, &format!("/api/v1/snapshots/{id}/findings"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "reports are shared too");
+    let (status, duplicate) = worker
+        .upload(&uploader, archive("bookinfo-broken", Some("prod"), T0))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "duplicates are seen across replicas"
+    );
+    assert_eq!(duplicate["id"], id.as_str());
+    idle.stop().await;
+    worker.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_snapshots_and_orphan_files_are_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = Stores::local(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let portal = Portal::start(&stores).await;
     let mut ids = Vec::new();
     for offset in 0..2 {
         let (_, created) = portal
@@ -105,11 +140,11 @@ async fn old_snapshots_and_orphan_files_are_removed() {
     // An upload interrupted by a crash.
     std::fs::write(dir.path().join("tmp/upload-crashed"), b"partial").unwrap();
 
-    let mut config = config(dir.path());
+    let mut config = stores.config();
     config.retain_days = Some(7);
-    let portal = Portal::start(config).await;
+    let portal = Portal::start_with(&stores, config).await;
     assert!(!dir.path().join("tmp/upload-crashed").exists());
-    wait_until("retention", || snapshot_rows(dir.path()) == 1).await;
+    wait_until("retention", || stores.snapshot_rows() == 1).await;
     wait_until("the orphan sweep", || !orphan.exists()).await;
     assert!(fresh.exists(), "recent files are left alone");
     let (status, _) = portal
@@ -120,14 +155,9 @@ async fn old_snapshots_and_orphan_files_are_removed() {
         .get_json(&uploader, &format!("/api/v1/snapshots/{}", ids[1]))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let files = blob_files(dir.path());
-    assert!(
-        files
-            .iter()
-            .all(|path| !path.to_string_lossy().contains(&ids[0])),
-        "{files:?}"
-    );
-    let log = open_store(dir.path()).audit_log(100).unwrap();
+    let files = stores.blob_ids().await;
+    assert!(!files.contains(&ids[0]), "{files:?}");
+    let log = stores.with_store(|store| store.audit_log(100).unwrap());
     assert!(log.iter().any(|entry| entry.action == "retention-delete"
         && entry.snapshot_id.as_deref() == Some(ids[0].as_str())));
     portal.stop().await;
@@ -136,8 +166,9 @@ async fn old_snapshots_and_orphan_files_are_removed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_metrics_need_no_token_and_count_the_work() {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
-    let portal = Portal::start(config(dir.path())).await;
+    let stores = Stores::local(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let portal = Portal::start(&stores).await;
     let response = portal.get(None, "/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
@@ -183,14 +214,15 @@ async fn health_and_metrics_need_no_token_and_count_the_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_token_has_its_own_rate_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let busy = token(dir.path(), "team-a", Role::Viewer);
-    let calm = token(dir.path(), "team-a", Role::Viewer);
-    let mut config = config(dir.path());
+    let stores = Stores::local(dir.path());
+    let busy = stores.token("team-a", Role::Viewer);
+    let calm = stores.token("team-a", Role::Viewer);
+    let mut config = stores.config();
     config.rate_limit = Some(RateLimit {
         per_second: 0.5,
         burst: 3.0,
     });
-    let portal = Portal::start(config).await;
+    let portal = Portal::start_with(&stores, config).await;
     for _ in 0..3 {
         let (status, _) = portal.get_json(&busy, "/api/v1/snapshots").await;
         assert_eq!(status, StatusCode::OK);
@@ -213,14 +245,15 @@ async fn each_token_has_its_own_rate_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_serves_the_api_with_the_given_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "team-a", Role::Uploader);
+    let stores = Stores::local(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert = dir.path().join("tls.crt");
     let key = dir.path().join("tls.key");
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
 
-    let mut tls = config(dir.path());
+    let mut tls = stores.config();
     tls.tls_cert = Some(cert.clone());
     tls.tls_key = Some(key);
     let server = meshcheck_server::start(tls).await.unwrap();
@@ -255,9 +288,14 @@ async fn tls_serves_the_api_with_the_given_certificate() {
     server.shutdown().await.unwrap();
 
     // A missing key file is one clear error.
-    let mut broken = config(dir.path());
+    let mut broken = stores.config();
     broken.tls_cert = Some(cert);
     broken.tls_key = Some(dir.path().join("missing.key"));
     let error = meshcheck_server::start(broken).await.err().unwrap();
     assert!(format!("{error:#}").contains("missing.key"), "{error:#}");
 }
+
+on_each_backend!(
+    a_restart_resumes_pending_analyses,
+    replicas_share_snapshots_and_pick_up_each_others_pending_work,
+);

@@ -3,6 +3,7 @@
 //! synchronous; the server calls them on blocking threads ([`crate::state::AppState::db`]).
 
 mod migrations;
+mod postgres;
 mod sqlite;
 
 use std::collections::HashSet;
@@ -12,6 +13,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// What a token may do. Each role includes the ones below it.
@@ -281,8 +283,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn snapshot(&self, tenant_id: i64, id: &str) -> StoreResult<Option<Snapshot>>;
     fn snapshot_unscoped(&self, id: &str) -> StoreResult<Option<Snapshot>>;
     fn list_snapshots(&self, query: &ListQuery) -> StoreResult<Vec<Snapshot>>;
-    /// Ids of every pending snapshot, oldest upload first.
-    fn pending_ids(&self) -> StoreResult<Vec<String>>;
+    /// Ids of pending snapshots uploaded before `time`, oldest upload first.
+    fn pending_ids(&self, uploaded_before: Micros) -> StoreResult<Vec<String>>;
     /// Marks a pending snapshot done; false when it is gone or no longer pending.
     fn finish_analysis(&self, id: &str, summary: &AnalysisSummary) -> StoreResult<bool>;
     fn fail_analysis(&self, id: &str, error: &str, now: Micros) -> StoreResult<bool>;
@@ -314,16 +316,13 @@ pub fn open(data_dir: &Path, database: Option<&str>) -> StoreResult<Box<dyn Meta
                 }
                 Ok(Box::new(SqliteStore::open(Path::new(path))?))
             } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                Err(StoreError::Unsupported {
-                    url: redact_url(url),
-                    reason:
-                        "PostgreSQL is not supported by this build yet; use SQLite (the default)"
-                            .to_owned(),
-                })
+                Ok(Box::new(PostgresStore::open(url)?))
             } else {
                 Err(StoreError::Unsupported {
                     url: redact_url(url),
-                    reason: "expected sqlite://PATH".to_owned(),
+                    reason:
+                        "expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE or sqlite://PATH"
+                            .to_owned(),
                 })
             }
         }
@@ -368,14 +367,21 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_messages() {
+        // Nothing listens on port 1: the connection fails, and the message names the database.
         let message = open(
             Path::new("/nonexistent"),
-            Some("postgres://meshcheck:hunter2@db/meshcheck"),
+            Some("postgres://meshcheck:hunter2@127.0.0.1:1/meshcheck"),
         )
         .err()
         .unwrap()
         .to_string();
         assert!(!message.contains("hunter2"), "{message}");
-        assert!(message.contains("PostgreSQL"), "{message}");
+        assert!(message.contains("127.0.0.1:1"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+        let message = open(Path::new("/nonexistent"), Some("mysql://u:hunter2@db/x"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!message.contains("hunter2"), "{message}");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::migrations::MIGRATIONS;
+use super::migrations::SQLITE as MIGRATIONS;
 use super::{
     AnalysisSummary, AuditEntry, ClusterSummary, Inserted, ListQuery, MetadataStore, Micros,
     NewSnapshot, Role, ScorePoint, SeverityCounts, Snapshot, SnapshotStatus, StoreError,
@@ -405,13 +405,15 @@ impl MetadataStore for SqliteStore {
         )
     }
 
-    fn pending_ids(&self) -> StoreResult<Vec<String>> {
+    fn pending_ids(&self, uploaded_before: Micros) -> StoreResult<Vec<String>> {
         let connection = self.lock();
         let mut statement = connection
-            .prepare("SELECT id FROM snapshots WHERE status = 'pending' ORDER BY seq")
+            .prepare(
+                "SELECT id FROM snapshots WHERE status = 'pending' AND uploaded_at < ?1 ORDER BY seq",
+            )
             .map_err(|error| self.error(error))?;
         let ids = statement
-            .query_map([], |row| row.get(0))
+            .query_map([uploaded_before], |row| row.get(0))
             .map_err(|error| self.error(error))?
             .collect::<rusqlite::Result<Vec<String>>>()
             .map_err(|error| self.error(error))?;

@@ -137,12 +137,14 @@ fn analysis_results_land_only_on_pending_rows() {
     store
         .insert_snapshot(&new_snapshot(a, "s2", "prod", 200))
         .unwrap();
-    assert_eq!(store.pending_ids().unwrap(), ["s1", "s2"]);
+    assert_eq!(store.pending_ids(i64::MAX).unwrap(), ["s1", "s2"]);
+    // s1 was uploaded at 105, s2 at 205.
+    assert_eq!(store.pending_ids(200).unwrap(), ["s1"]);
     assert!(store.finish_analysis("s1", &summary(80)).unwrap());
     assert!(!store.finish_analysis("s1", &summary(10)).unwrap());
     assert!(!store.fail_analysis("s1", "late", 5).unwrap());
     assert!(store.fail_analysis("s2", "broken", 5).unwrap());
-    assert!(store.pending_ids().unwrap().is_empty());
+    assert!(store.pending_ids(i64::MAX).unwrap().is_empty());
     let done = store.snapshot(a, "s1").unwrap().unwrap();
     assert_eq!(done.status, SnapshotStatus::Done);
     assert_eq!(done.score, Some(80));

@@ -1,17 +1,133 @@
 //! Shared by the portal's integration tests: archives built from the bundled examples, a real
-//! server on a loopback port, tokens, and an HTTP client.
+//! server on a loopback port, tokens, an HTTP client, and the storage backends the suite runs on
+//! (SQLite + local files, PostgreSQL + S3).
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+pub mod services;
+
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use meshcheck_archive::{SnapshotInfo, SnapshotWriter, Source, Timestamp};
+use meshcheck_server::blobs::BlobStore;
 use meshcheck_server::store::{self, MetadataStore};
 use meshcheck_server::{Config, Role, RunningServer};
 use reqwest::StatusCode;
 use serde_json::Value;
+
+/// Runs each named `async fn(Backend)` as one test per backend: `local::NAME` (SQLite and a
+/// directory) and `postgres_s3::NAME` (PostgreSQL and an S3-compatible store).
+macro_rules! on_each_backend {
+    ($($test:ident),* $(,)?) => {
+        mod local {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::common::Backend::Local).await
+                }
+            )*
+        }
+        mod postgres_s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::common::Backend::PostgresS3).await
+                }
+            )*
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The zero set-up default: SQLite in the data directory, files under it.
+    Local,
+    /// What several replicas share: a PostgreSQL database and an S3 bucket.
+    PostgresS3,
+}
+
+/// Where one test's portal keeps its data.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub data_dir: PathBuf,
+    pub database: Option<String>,
+    pub blob_store: Option<String>,
+}
+
+impl Backend {
+    /// Fresh, empty stores (a new database and bucket for the remote backend).
+    pub fn stores(self, data_dir: &Path) -> Stores {
+        match self {
+            Backend::Local => Stores {
+                data_dir: data_dir.to_owned(),
+                database: None,
+                blob_store: None,
+            },
+            Backend::PostgresS3 => Stores {
+                data_dir: data_dir.to_owned(),
+                database: Some(services::postgres().database()),
+                blob_store: Some(services::moto().bucket()),
+            },
+        }
+    }
+}
+
+impl Stores {
+    pub fn local(data_dir: &Path) -> Stores {
+        Backend::Local.stores(data_dir)
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config = Config::new(self.data_dir.clone(), "127.0.0.1:0".parse().unwrap());
+        config.workers = 2;
+        config.rate_limit = None;
+        config.database = self.database.clone();
+        config.blob_store = self.blob_store.clone();
+        config
+    }
+
+    /// Runs `operation` on the metadata store, on its own thread (the PostgreSQL client is
+    /// synchronous and must not run on the test's async runtime).
+    pub fn with_store<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&dyn MetadataStore) -> T + Send + 'static,
+    ) -> T {
+        let (data_dir, database) = (self.data_dir.clone(), self.database.clone());
+        std::thread::spawn(move || {
+            let store = store::open(&data_dir, database.as_deref()).unwrap();
+            operation(store.as_ref())
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// A new token for the tenant, created the way `meshcheck admin create-token` does.
+    pub fn token(&self, tenant: &str, role: Role) -> String {
+        let tenant = tenant.to_owned();
+        self.with_store(move |store| {
+            meshcheck_server::tokens::create(store, &tenant, role, 1)
+                .unwrap()
+                .token
+        })
+    }
+
+    pub fn snapshot_rows(&self) -> usize {
+        self.with_store(|store| store.all_snapshot_ids().unwrap().len())
+    }
+
+    /// Ids of snapshots that have files in the blob store.
+    pub async fn blob_ids(&self) -> HashSet<String> {
+        BlobStore::open(&self.data_dir, self.blob_store.as_deref())
+            .unwrap()
+            .snapshot_ids()
+            .await
+            .unwrap()
+            .into_keys()
+            .collect()
+    }
+}
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -49,25 +165,6 @@ pub fn archive(example: &str, context: Option<&str>, collected_at: i64) -> Vec<u
 /// 2026-11-18T11:06:40Z, the time the CLI tests pin.
 pub const T0: i64 = 1_795_000_000;
 
-pub fn config(data_dir: &Path) -> Config {
-    let mut config = Config::new(data_dir.to_owned(), "127.0.0.1:0".parse().unwrap());
-    config.workers = 2;
-    config.rate_limit = None;
-    config
-}
-
-pub fn open_store(data_dir: &Path) -> Box<dyn MetadataStore> {
-    store::open(data_dir, None).unwrap()
-}
-
-/// A new token for the tenant, created the way `meshcheck admin create-token` does.
-pub fn token(data_dir: &Path, tenant: &str, role: Role) -> String {
-    let store = open_store(data_dir);
-    meshcheck_server::tokens::create(store.as_ref(), tenant, role, 1)
-        .unwrap()
-        .token
-}
-
 pub fn token_id(token: &str) -> String {
     token.split('_').nth(1).unwrap().to_owned()
 }
@@ -84,23 +181,31 @@ pub struct Portal {
     pub server: RunningServer,
     pub url: String,
     pub client: reqwest::Client,
-    pub data_dir: PathBuf,
+    pub stores: Stores,
 }
 
 impl Portal {
-    pub async fn start(config: Config) -> Portal {
-        let data_dir = config.data_dir.clone();
+    /// Starts a portal on the stores (with `config`'s other settings).
+    pub async fn start_with(stores: &Stores, config: Config) -> Portal {
         let server = meshcheck_server::start(config).await.unwrap();
         Portal {
             url: server.url(),
             server,
             client: client(),
-            data_dir,
+            stores: stores.clone(),
         }
+    }
+
+    pub async fn start(stores: &Stores) -> Portal {
+        Portal::start_with(stores, stores.config()).await
     }
 
     pub async fn stop(self) {
         self.server.shutdown().await.unwrap();
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.stores.data_dir
     }
 
     pub async fn upload(&self, token: &str, body: Vec<u8>) -> (StatusCode, Value) {
@@ -153,47 +258,20 @@ impl Portal {
         }
     }
 
-    /// Snapshot rows in the database (all tenants).
     pub fn snapshot_rows(&self) -> usize {
-        snapshot_rows(&self.data_dir)
+        self.stores.snapshot_rows()
     }
-}
 
-pub fn snapshot_rows(data_dir: &Path) -> usize {
-    let connection = rusqlite::Connection::open(data_dir.join("meshcheck.db")).unwrap();
-    connection
-        .query_row("SELECT COUNT(*) FROM snapshots", [], |row| {
-            row.get::<_, i64>(0)
-        })
-        .unwrap() as usize
-}
-
-/// Files under the blob store's snapshot directory.
-pub fn blob_files(data_dir: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, files);
-            } else {
-                files.push(path);
-            }
-        }
+    pub async fn blob_ids(&self) -> HashSet<String> {
+        self.stores.blob_ids().await
     }
-    let mut files = Vec::new();
-    walk(&data_dir.join("blobs"), &mut files);
-    files.sort();
-    files
-}
 
-/// Files in the upload directory.
-pub fn upload_leftovers(data_dir: &Path) -> usize {
-    std::fs::read_dir(data_dir.join("tmp"))
-        .map(|entries| entries.count())
-        .unwrap_or(0)
+    /// Files in the upload directory.
+    pub fn upload_leftovers(&self) -> usize {
+        std::fs::read_dir(self.data_dir().join("tmp"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    }
 }
 
 pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
