@@ -19,7 +19,7 @@ use super::{
 /// Connections kept open; metadata queries are short, a few cover many concurrent requests.
 const CONNECTIONS: usize = 4;
 /// Arbitrary, fixed: serialises migrations across replicas.
-const MIGRATION_LOCK: i64 = 0x6d65_7368_6368_6b;
+const MIGRATION_LOCK: i64 = 0x006d_6573_6863_686b;
 
 const SNAPSHOT_COLUMNS: &str = "seq, id, tenant_id, cluster, source, sha256, archive_bytes, \
      collected_at, uploaded_at, status, error, analyzed_at, kubernetes_version, istio_version, \
