@@ -36,13 +36,22 @@ fn after_exit(cleanup: &str) {
         "while kill -0 {} 2>/dev/null; do sleep 1; done; {cleanup}",
         std::process::id()
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("sh runs");
+    reap(watchdog);
+}
+
+/// Waits for a process that outlives the tests on a thread of its own, so it never lingers
+/// as a zombie should it end first.
+fn reap(mut child: std::process::Child) {
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
 }
 
 fn is_root() -> bool {
@@ -205,6 +214,7 @@ pub fn moto() -> &'static Moto {
             )
         });
         after_exit(&format!("kill {}", child.id()));
+        reap(child);
         wait_for_port(port, "moto_server");
         Moto { port }
     })
