@@ -105,7 +105,18 @@ pub fn start(
     })
 }
 
-/// Analyses one snapshot and records the outcome; errors end up on the row, never lost.
+/// Why an analysis did not finish.
+enum Failure {
+    /// The snapshot cannot be analysed (its content, or a bug): recorded on the row as failed.
+    Analysis(String),
+    /// Storage could not be read or written: the snapshot stays pending and is tried again
+    /// (by the stale sweep or the next start); the detail, which may name server paths, goes
+    /// to the log only.
+    Storage(String),
+}
+
+/// Analyses one snapshot and records the outcome: done, failed with a reason, or (storage
+/// trouble) still pending.
 async fn run(state: &AppState, id: &str) {
     let started = Instant::now();
     let owned_id = id.to_owned();
@@ -130,7 +141,11 @@ async fn run(state: &AppState, id: &str) {
                 .db(move |store| store.finish_analysis(&owned_id, &summary))
                 .await
         }
-        Err(error) => {
+        Err(Failure::Storage(error)) => {
+            tracing::error!(snapshot = id, error = %error, "storage error; the snapshot stays pending and is retried");
+            return;
+        }
+        Err(Failure::Analysis(error)) => {
             tracing::warn!(snapshot = id, cluster = %snapshot.cluster, error = %error, "analysis failed");
             state
                 .db(move |store| store.fail_analysis(&owned_id, &error, now_micros()))
@@ -170,28 +185,31 @@ async fn analyze_snapshot(
     state: &AppState,
     id: &str,
     limits: Limits,
-) -> Result<AnalysisSummary, String> {
+) -> Result<AnalysisSummary, Failure> {
     let archive = state
         .blobs
         .get_bytes(id, Blob::Archive)
         .await
-        .map_err(|error| error.to_string())?
-        .ok_or_else(|| "the archive file is missing from the blob store".to_owned())?;
+        .map_err(|error| Failure::Storage(error.to_string()))?
+        .ok_or_else(|| {
+            Failure::Analysis("the archive file is missing from the blob store".to_owned())
+        })?;
     let (summary, files) = tokio::task::spawn_blocking(move || analyze_archive(&archive, limits))
         .await
         .map_err(|error| {
-            if error.is_panic() {
+            Failure::Analysis(if error.is_panic() {
                 "the analysis crashed (a bug in meshcheck)".to_owned()
             } else {
                 format!("the analysis was cancelled: {error}")
-            }
-        })??;
+            })
+        })?
+        .map_err(Failure::Analysis)?;
     for (blob, bytes) in files {
         state
             .blobs
             .put_bytes(id, blob, bytes)
             .await
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| Failure::Storage(error.to_string()))?;
     }
     Ok(summary)
 }

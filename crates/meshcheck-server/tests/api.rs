@@ -4,7 +4,7 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Portal, T0, archive, token_id};
+use common::{Backend, Portal, T0, archive, archive_with, token_id};
 use meshcheck_archive::{Archive, Limits};
 use meshcheck_pipeline::{AnalyzeOptions, LoadedInput, analyze};
 use meshcheck_server::Role;
@@ -447,7 +447,45 @@ async fn drift_between_two_snapshots_of_a_cluster(backend: Backend) {
     portal.stop().await;
 }
 
+async fn an_archive_that_cannot_be_analyzed_fails_with_its_reason(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = backend.stores(dir.path());
+    let uploader = stores.token("team-a", Role::Uploader);
+    let portal = Portal::start(&stores).await;
+    // A well-formed archive (it passes verification) whose proxy stats are not Envoy's.
+    let bytes = archive_with("bookinfo", Some("prod"), T0, |writer| {
+        writer.add_proxy_stats("reviews.shop", "hello world\n".to_owned());
+    });
+    let (status, created) = portal.upload(&uploader, bytes).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let snapshot = portal.wait_analyzed(&uploader, id).await;
+    assert_eq!(snapshot["status"], "failed", "{snapshot}");
+    let error = snapshot["error"].as_str().unwrap();
+    assert!(error.contains("proxy-stats/reviews.shop"), "{error}");
+    assert_eq!(error.lines().count(), 1);
+    assert!(snapshot["summary"].is_null());
+    for path in [
+        format!("/api/v1/snapshots/{id}/findings"),
+        format!("/snapshots/{id}"),
+    ] {
+        let (status, body) = portal.get_json(&uploader, &path).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("analysis failed"),
+            "{body}"
+        );
+    }
+    let metrics = portal.get(None, "/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("meshcheck_analyses_total{outcome=\"failed\"} 1"),
+        "{metrics}"
+    );
+    portal.stop().await;
+}
+
 on_each_backend!(
+    an_archive_that_cannot_be_analyzed_fails_with_its_reason,
     upload_is_analyzed_and_its_reports_are_served,
     the_same_archive_twice_is_one_snapshot_per_tenant,
     another_tenants_snapshot_is_indistinguishable_from_an_unknown_one,

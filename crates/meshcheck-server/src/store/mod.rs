@@ -301,6 +301,33 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// The fleet rows from the newest snapshot of each cluster (with the cluster's snapshot count),
+/// the newest analysed one of each, and `(cluster, point)` scores oldest first.
+fn assemble_clusters(
+    last: Vec<(Snapshot, i64)>,
+    done: impl IntoIterator<Item = Snapshot>,
+    points: Vec<(String, ScorePoint)>,
+) -> Vec<ClusterSummary> {
+    let mut done: std::collections::HashMap<String, Snapshot> = done
+        .into_iter()
+        .map(|snapshot| (snapshot.cluster.clone(), snapshot))
+        .collect();
+    let mut histories: std::collections::HashMap<String, Vec<ScorePoint>> =
+        std::collections::HashMap::new();
+    for (cluster, point) in points {
+        histories.entry(cluster).or_default().push(point);
+    }
+    last.into_iter()
+        .map(|(last, snapshots)| ClusterSummary {
+            latest_done: done.remove(&last.cluster),
+            history: histories.remove(&last.cluster).unwrap_or_default(),
+            cluster: last.cluster.clone(),
+            snapshots,
+            last,
+        })
+        .collect()
+}
+
 /// Opens the metadata store named by `--database` (default: SQLite in the data directory) and
 /// runs its migrations.
 pub fn open(data_dir: &Path, database: Option<&str>) -> StoreResult<Box<dyn MetadataStore>> {

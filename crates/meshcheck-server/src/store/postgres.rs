@@ -2,7 +2,7 @@
 //! database. A few connections are kept and reopened when the server drops them; migrations
 //! take an advisory lock so replicas starting together migrate once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -13,7 +13,7 @@ use super::migrations::POSTGRES as MIGRATIONS;
 use super::{
     AnalysisSummary, AuditEntry, ClusterSummary, Inserted, ListQuery, MetadataStore, Micros,
     NewSnapshot, Role, ScorePoint, SeverityCounts, Snapshot, SnapshotStatus, StoreError,
-    StoreResult, TokenRecord, redact_url,
+    StoreResult, TokenRecord, assemble_clusters, redact_url,
 };
 
 /// Connections kept open; metadata queries are short, a few cover many concurrent requests.
@@ -470,38 +470,28 @@ impl MetadataStore for PostgresStore {
             .iter()
             .map(|row| Ok((self.snapshot_from_row(row)?, row.get::<_, i64>(21))))
             .collect::<StoreResult<Vec<(Snapshot, i64)>>>()?;
-        let mut done: HashMap<String, Snapshot> = self
-            .snapshots(&ranked("AND status = 'done'"), &[&tenant_id])?
-            .into_iter()
-            .map(|snapshot| (snapshot.cluster.clone(), snapshot))
-            .collect();
-        let mut histories: HashMap<String, Vec<ScorePoint>> = HashMap::new();
-        for row in self.query(
-            "SELECT cluster, collected_at, score FROM ( \
-               SELECT cluster, collected_at, seq, score, \
-                      ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY collected_at DESC, seq DESC) AS row_rank \
-               FROM snapshots WHERE tenant_id = $1 AND status = 'done' AND score IS NOT NULL \
-             ) ranked WHERE row_rank <= $2 ORDER BY cluster, collected_at, seq",
-            &[&tenant_id, &(history as i64)],
-        )? {
-            histories
-                .entry(row.get(0))
-                .or_default()
-                .push(ScorePoint {
-                    collected_at: row.get(1),
-                    score: row.get(2),
-                });
-        }
-        Ok(last
-            .into_iter()
-            .map(|(last, snapshots)| ClusterSummary {
-                latest_done: done.remove(&last.cluster),
-                history: histories.remove(&last.cluster).unwrap_or_default(),
-                cluster: last.cluster.clone(),
-                snapshots,
-                last,
+        let done = self.snapshots(&ranked("AND status = 'done'"), &[&tenant_id])?;
+        let points = self
+            .query(
+                "SELECT cluster, collected_at, score FROM ( \
+                   SELECT cluster, collected_at, seq, score, \
+                          ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY collected_at DESC, seq DESC) AS row_rank \
+                   FROM snapshots WHERE tenant_id = $1 AND status = 'done' AND score IS NOT NULL \
+                 ) ranked WHERE row_rank <= $2 ORDER BY cluster, collected_at, seq",
+                &[&tenant_id, &(history as i64)],
+            )?
+            .iter()
+            .map(|row| {
+                (
+                    row.get(0),
+                    ScorePoint {
+                        collected_at: row.get(1),
+                        score: row.get(2),
+                    },
+                )
             })
-            .collect())
+            .collect();
+        Ok(assemble_clusters(last, done, points))
     }
 
     fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {

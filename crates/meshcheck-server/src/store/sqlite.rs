@@ -12,7 +12,7 @@ use super::migrations::SQLITE as MIGRATIONS;
 use super::{
     AnalysisSummary, AuditEntry, ClusterSummary, Inserted, ListQuery, MetadataStore, Micros,
     NewSnapshot, Role, ScorePoint, SeverityCounts, Snapshot, SnapshotStatus, StoreError,
-    StoreResult, TokenRecord,
+    StoreResult, TokenRecord, assemble_clusters,
 };
 
 pub struct SqliteStore {
@@ -26,6 +26,18 @@ const SNAPSHOT_COLUMNS: &str = "seq, id, tenant_id, cluster, source, sha256, arc
 
 const TOKEN_COLUMNS: &str = "tokens.id, tokens.tenant_id, tenants.name, tokens.role, tokens.hash, \
      tokens.created_at, tokens.last_used_at, tokens.revoked_at";
+
+/// The newest snapshot of each of a tenant's clusters (`?1`), with how many it has, among the
+/// snapshots `filter` (an `AND ...` clause) keeps.
+fn newest_per_cluster(filter: &str) -> String {
+    format!(
+        "SELECT {SNAPSHOT_COLUMNS}, snapshots_in_cluster FROM ( \
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY collected_at DESC, seq DESC) AS row_rank, \
+                  COUNT(*) OVER (PARTITION BY cluster) AS snapshots_in_cluster \
+           FROM snapshots WHERE tenant_id = ?1 {filter} \
+         ) WHERE row_rank = 1 ORDER BY cluster"
+    )
+}
 
 impl SqliteStore {
     /// Opens (creating it if needed) the database file and brings its schema up to date.
@@ -186,33 +198,34 @@ impl SqliteStore {
         }))
     }
 
-    /// Runs a query returning snapshot rows.
-    fn snapshots(
+    /// Runs a query and maps every row (`map` may refuse a row with a store error).
+    fn rows<T>(
         &self,
-        connection: &Connection,
         sql: &str,
-        params: &[&dyn rusqlite::ToSql],
-    ) -> StoreResult<Vec<Snapshot>> {
+        params: impl rusqlite::Params,
+        mut map: impl FnMut(&Row<'_>) -> rusqlite::Result<StoreResult<T>>,
+    ) -> StoreResult<Vec<T>> {
+        let connection = self.lock();
         let mut statement = connection
             .prepare_cached(sql)
             .map_err(|error| self.error(error))?;
-        let rows = statement
-            .query_map(params, |row| self.snapshot_from_row(row))
-            .map_err(|error| self.error(error))?;
-        let mut snapshots = Vec::new();
-        for row in rows {
-            snapshots.push(row.map_err(|error| self.error(error))??);
+        let mut rows = statement.query(params).map_err(|error| self.error(error))?;
+        let mut mapped = Vec::new();
+        while let Some(row) = rows.next().map_err(|error| self.error(error))? {
+            mapped.push(map(row).map_err(|error| self.error(error))??);
         }
-        Ok(snapshots)
+        Ok(mapped)
     }
 
     fn one_snapshot(
         &self,
-        connection: &Connection,
         sql: &str,
-        params: &[&dyn rusqlite::ToSql],
+        params: impl rusqlite::Params,
     ) -> StoreResult<Option<Snapshot>> {
-        Ok(self.snapshots(connection, sql, params)?.into_iter().next())
+        Ok(self
+            .rows(sql, params, |row| self.snapshot_from_row(row))?
+            .into_iter()
+            .next())
     }
 }
 
@@ -264,22 +277,11 @@ impl MetadataStore for SqliteStore {
     }
 
     fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>> {
-        let connection = self.lock();
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens JOIN tenants ON tenants.id = tokens.tenant_id \
              ORDER BY tenants.name, tokens.created_at, tokens.id"
         );
-        let mut statement = connection
-            .prepare(&sql)
-            .map_err(|error| self.error(error))?;
-        let rows = statement
-            .query_map([], |row| self.token_from_row(row))
-            .map_err(|error| self.error(error))?;
-        let mut tokens = Vec::new();
-        for row in rows {
-            tokens.push(row.map_err(|error| self.error(error))??);
-        }
-        Ok(tokens)
+        self.rows(&sql, [], |row| self.token_from_row(row))
     }
 
     fn revoke_token(&self, id: &str, now: Micros) -> StoreResult<bool> {
@@ -309,13 +311,11 @@ impl MetadataStore for SqliteStore {
     }
 
     fn snapshot_by_sha256(&self, tenant_id: i64, sha256: &str) -> StoreResult<Option<Snapshot>> {
-        let connection = self.lock();
         self.one_snapshot(
-            &connection,
             &format!(
                 "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant_id = ?1 AND sha256 = ?2"
             ),
-            &[&tenant_id, &sha256],
+            params![tenant_id, sha256],
         )
     }
 
@@ -340,17 +340,11 @@ impl MetadataStore for SqliteStore {
                 ],
             )
             .map_err(|error| self.error(error))?;
+        drop(connection);
         if inserted == 1 {
             return Ok(Inserted::New);
         }
-        let existing = self.one_snapshot(
-            &connection,
-            &format!(
-                "SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant_id = ?1 AND sha256 = ?2"
-            ),
-            &[&snapshot.tenant_id, &snapshot.sha256],
-        )?;
-        existing
+        self.snapshot_by_sha256(snapshot.tenant_id, &snapshot.sha256)?
             .map(|existing| Inserted::Duplicate(Box::new(existing)))
             .ok_or_else(|| {
                 self.corrupt(format!(
@@ -361,25 +355,20 @@ impl MetadataStore for SqliteStore {
     }
 
     fn snapshot(&self, tenant_id: i64, id: &str) -> StoreResult<Option<Snapshot>> {
-        let connection = self.lock();
         self.one_snapshot(
-            &connection,
             &format!("SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE tenant_id = ?1 AND id = ?2"),
-            &[&tenant_id, &id],
+            params![tenant_id, id],
         )
     }
 
     fn snapshot_unscoped(&self, id: &str) -> StoreResult<Option<Snapshot>> {
-        let connection = self.lock();
         self.one_snapshot(
-            &connection,
             &format!("SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?1"),
-            &[&id],
+            params![id],
         )
     }
 
     fn list_snapshots(&self, query: &ListQuery) -> StoreResult<Vec<Snapshot>> {
-        let connection = self.lock();
         // Keyset pagination: rows strictly after the cursor in (collected_at DESC, seq DESC).
         let (after_time, after_seq) = match query.after {
             Some(cursor) => (cursor.collected_at, cursor.seq),
@@ -392,32 +381,19 @@ impl MetadataStore for SqliteStore {
                AND (collected_at < ?3 OR (collected_at = ?3 AND seq < ?4)) \
              ORDER BY collected_at DESC, seq DESC LIMIT ?5"
         );
-        self.snapshots(
-            &connection,
+        self.rows(
             &sql,
-            &[
-                &query.tenant_id,
-                &query.cluster,
-                &after_time,
-                &after_seq,
-                &limit,
-            ],
+            params![query.tenant_id, query.cluster, after_time, after_seq, limit],
+            |row| self.snapshot_from_row(row),
         )
     }
 
     fn pending_ids(&self, uploaded_before: Micros) -> StoreResult<Vec<String>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(
-                "SELECT id FROM snapshots WHERE status = 'pending' AND uploaded_at < ?1 ORDER BY seq",
-            )
-            .map_err(|error| self.error(error))?;
-        let ids = statement
-            .query_map([uploaded_before], |row| row.get(0))
-            .map_err(|error| self.error(error))?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(|error| self.error(error))?;
-        Ok(ids)
+        self.rows(
+            "SELECT id FROM snapshots WHERE status = 'pending' AND uploaded_at < ?1 ORDER BY seq",
+            [uploaded_before],
+            |row| row.get(0).map(Ok),
+        )
     }
 
     fn finish_analysis(&self, id: &str, summary: &AnalysisSummary) -> StoreResult<bool> {
@@ -479,109 +455,53 @@ impl MetadataStore for SqliteStore {
     }
 
     fn uploaded_before(&self, time: Micros) -> StoreResult<Vec<(i64, String)>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare("SELECT tenant_id, id FROM snapshots WHERE uploaded_at < ?1 ORDER BY seq")
-            .map_err(|error| self.error(error))?;
-        let rows = statement
-            .query_map([time], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|error| self.error(error))?
-            .collect::<rusqlite::Result<Vec<(i64, String)>>>()
-            .map_err(|error| self.error(error))?;
-        Ok(rows)
+        self.rows(
+            "SELECT tenant_id, id FROM snapshots WHERE uploaded_at < ?1 ORDER BY seq",
+            [time],
+            |row| Ok(Ok((row.get(0)?, row.get(1)?))),
+        )
     }
 
     fn all_snapshot_ids(&self) -> StoreResult<HashSet<String>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare("SELECT id FROM snapshots")
-            .map_err(|error| self.error(error))?;
-        let ids = statement
-            .query_map([], |row| row.get(0))
-            .map_err(|error| self.error(error))?
-            .collect::<rusqlite::Result<HashSet<String>>>()
-            .map_err(|error| self.error(error))?;
-        Ok(ids)
+        Ok(self
+            .rows("SELECT id FROM snapshots", [], |row| row.get(0).map(Ok))?
+            .into_iter()
+            .collect())
     }
 
     fn clusters(&self, tenant_id: i64, history: usize) -> StoreResult<Vec<ClusterSummary>> {
-        let connection = self.lock();
-        // The newest snapshot of each cluster, and the newest analysed one.
-        let ranked = |filter: &str| {
-            format!(
-                "SELECT {SNAPSHOT_COLUMNS}, snapshots_in_cluster FROM ( \
-                   SELECT *, ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY collected_at DESC, seq DESC) AS row_rank, \
-                          COUNT(*) OVER (PARTITION BY cluster) AS snapshots_in_cluster \
-                   FROM snapshots WHERE tenant_id = ?1 {filter} \
-                 ) WHERE row_rank = 1 ORDER BY cluster"
-            )
-        };
-        let mut last = Vec::new();
-        {
-            let mut statement = connection
-                .prepare_cached(&ranked(""))
-                .map_err(|error| self.error(error))?;
-            let rows = statement
-                .query_map([tenant_id], |row| {
-                    Ok((self.snapshot_from_row(row)?, row.get::<_, i64>(21)?))
-                })
-                .map_err(|error| self.error(error))?;
-            for row in rows {
-                let (snapshot, count) = row.map_err(|error| self.error(error))?;
-                last.push((snapshot?, count));
-            }
-        }
-        let mut done = std::collections::HashMap::new();
-        {
-            let mut statement = connection
-                .prepare_cached(&ranked("AND status = 'done'"))
-                .map_err(|error| self.error(error))?;
-            let rows = statement
-                .query_map([tenant_id], |row| self.snapshot_from_row(row))
-                .map_err(|error| self.error(error))?;
-            for row in rows {
-                let snapshot = row.map_err(|error| self.error(error))??;
-                done.insert(snapshot.cluster.clone(), snapshot);
-            }
-        }
-        let mut histories: std::collections::HashMap<String, Vec<ScorePoint>> =
-            std::collections::HashMap::new();
-        {
-            let mut statement = connection
-                .prepare_cached(
-                    "SELECT cluster, collected_at, score FROM ( \
-                       SELECT cluster, collected_at, seq, score, \
-                              ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY collected_at DESC, seq DESC) AS row_rank \
-                       FROM snapshots WHERE tenant_id = ?1 AND status = 'done' AND score IS NOT NULL \
-                     ) WHERE row_rank <= ?2 ORDER BY cluster, collected_at, seq",
-                )
-                .map_err(|error| self.error(error))?;
-            let rows = statement
-                .query_map(params![tenant_id, history as i64], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        ScorePoint {
-                            collected_at: row.get(1)?,
-                            score: row.get(2)?,
-                        },
-                    ))
-                })
-                .map_err(|error| self.error(error))?;
-            for row in rows {
-                let (cluster, point) = row.map_err(|error| self.error(error))?;
-                histories.entry(cluster).or_default().push(point);
-            }
-        }
-        Ok(last
-            .into_iter()
-            .map(|(last, snapshots)| ClusterSummary {
-                latest_done: done.remove(&last.cluster),
-                history: histories.remove(&last.cluster).unwrap_or_default(),
-                cluster: last.cluster.clone(),
-                snapshots,
-                last,
-            })
-            .collect())
+        let last = self.rows(&newest_per_cluster(""), [tenant_id], |row| {
+            Ok(self
+                .snapshot_from_row(row)?
+                .map(|snapshot| (snapshot, row.get(21).unwrap_or(0))))
+        })?;
+        let done = self.rows(
+            &newest_per_cluster("AND status = 'done'"),
+            [tenant_id],
+            |row| Ok(self.snapshot_from_row(row)?.map(|snapshot| (snapshot, 0))),
+        )?;
+        let points = self.rows(
+            "SELECT cluster, collected_at, score FROM ( \
+               SELECT cluster, collected_at, seq, score, \
+                      ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY collected_at DESC, seq DESC) AS row_rank \
+               FROM snapshots WHERE tenant_id = ?1 AND status = 'done' AND score IS NOT NULL \
+             ) WHERE row_rank <= ?2 ORDER BY cluster, collected_at, seq",
+            params![tenant_id, history as i64],
+            |row| {
+                Ok(Ok((
+                    row.get(0)?,
+                    ScorePoint {
+                        collected_at: row.get(1)?,
+                        score: row.get(2)?,
+                    },
+                )))
+            },
+        )?;
+        Ok(assemble_clusters(
+            last,
+            done.into_iter().map(|(snapshot, _)| snapshot),
+            points,
+        ))
     }
 
     fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
@@ -603,28 +523,21 @@ impl MetadataStore for SqliteStore {
     }
 
     fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditEntry>> {
-        let connection = self.lock();
-        let mut statement = connection
-            .prepare(
-                "SELECT time, tenant_id, token_id, action, snapshot_id, outcome FROM audit_log \
-                 ORDER BY id DESC LIMIT ?1",
-            )
-            .map_err(|error| self.error(error))?;
-        let rows = statement
-            .query_map([limit as i64], |row| {
-                Ok(AuditEntry {
+        self.rows(
+            "SELECT time, tenant_id, token_id, action, snapshot_id, outcome FROM audit_log \
+             ORDER BY id DESC LIMIT ?1",
+            [limit as i64],
+            |row| {
+                Ok(Ok(AuditEntry {
                     time: row.get(0)?,
                     tenant_id: row.get(1)?,
                     token_id: row.get(2)?,
                     action: row.get(3)?,
                     snapshot_id: row.get(4)?,
                     outcome: row.get(5)?,
-                })
-            })
-            .map_err(|error| self.error(error))?
-            .collect::<rusqlite::Result<Vec<AuditEntry>>>()
-            .map_err(|error| self.error(error))?;
-        Ok(rows)
+                }))
+            },
+        )
     }
 }
 

@@ -136,6 +136,16 @@ pub fn workspace() -> PathBuf {
 /// A snapshot of `examples/<example>`: collected from `context` (a cluster) or packed from
 /// manifests when `context` is None. Different times give different bytes.
 pub fn archive(example: &str, context: Option<&str>, collected_at: i64) -> Vec<u8> {
+    archive_with(example, context, collected_at, |_| {})
+}
+
+/// Like [`archive`], with `extra` adding to the snapshot before it is written.
+pub fn archive_with(
+    example: &str,
+    context: Option<&str>,
+    collected_at: i64,
+    extra: impl FnOnce(&mut SnapshotWriter),
+) -> Vec<u8> {
     let loaded =
         meshcheck_input::load_paths(&[workspace().join("examples").join(example)]).unwrap();
     let mut writer = SnapshotWriter::new(SnapshotInfo {
@@ -159,6 +169,7 @@ pub fn archive(example: &str, context: Option<&str>, collected_at: i64) -> Vec<u
     for ((api_version, kind), items) in by_kind {
         writer.add_objects(&api_version, &kind, items);
     }
+    extra(&mut writer);
     writer.to_bytes().unwrap().1
 }
 
