@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use connect::{ClusterTarget, Connection};
 pub use error::CollectError;
-pub use plan::{CollectTarget, ListMode};
+pub use plan::{CORE_KINDS, CollectTarget, ListMode, is_mesh_group, list_mode};
 pub use progress::{NoProgress, Progress};
 
 use futures::StreamExt;

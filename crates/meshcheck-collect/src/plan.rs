@@ -35,7 +35,8 @@ pub struct CollectTarget {
 }
 
 /// Built-in groups and the kinds read from each (the version is the server's preferred one).
-const CORE_KINDS: &[(&str, &[&str])] = &[
+/// Public so that the in-cluster deployment's RBAC can be checked against it (`deploy/`).
+pub const CORE_KINDS: &[(&str, &[&str])] = &[
     (
         "",
         &[
@@ -74,14 +75,15 @@ pub(crate) fn is_core_group(group: &str) -> bool {
 }
 
 /// Groups whose every kind is collected.
-pub(crate) fn is_mesh_group(group: &str) -> bool {
+pub fn is_mesh_group(group: &str) -> bool {
     group == "istio.io"
         || group.ends_with(".istio.io")
         || group == "gateway.networking.k8s.io"
         || group == "gateway.networking.x-k8s.io"
 }
 
-fn mode_of(group: &str, kind: &str) -> ListMode {
+/// How a kind of a collected group is read.
+pub fn list_mode(group: &str, kind: &str) -> ListMode {
     match (group, kind) {
         ("", "Secret") => ListMode::SecretMetadata,
         ("", "ConfigMap") => ListMode::ConfigMapMetadata,
@@ -137,7 +139,7 @@ pub(crate) async fn discover(
                 api_version: resource.api_version.clone(),
                 kind: resource.kind.clone(),
                 namespaced: capabilities.scope == Scope::Namespaced,
-                mode: mode_of(name, &resource.kind),
+                mode: list_mode(name, &resource.kind),
                 resource,
             });
         }

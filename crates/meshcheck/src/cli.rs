@@ -27,6 +27,8 @@ pub enum Command {
     Pack(PackArgs),
     /// Verify a snapshot archive and show what it holds.
     Inspect(InspectArgs),
+    /// Upload a snapshot archive to a meshcheck portal (`meshcheck serve`); prints the report URL.
+    Upload(UploadArgs),
     /// Compare two snapshots of a cluster: findings introduced and resolved, objects added,
     /// removed and changed, version and score changes.
     Diff(DiffArgs),
@@ -164,9 +166,59 @@ pub struct CollectArgs {
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub max_events: usize,
 
-    /// No progress bars or summary; only the archive path on stdout.
+    /// No progress bars or summary; only the archive path (and the report URL) on stdout.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Upload the archive to this meshcheck portal once written (as `meshcheck upload` does);
+    /// the report URL is printed as the last line.
+    #[arg(long, value_name = "URL")]
+    pub upload: Option<String>,
+
+    #[command(flatten)]
+    pub token: TokenArgs,
+
+    /// With --upload: list the snapshot under this cluster name (default: the kubeconfig
+    /// context; `in-cluster` inside a Pod).
+    #[arg(long, value_name = "NAME", requires = "upload")]
+    pub cluster: Option<String>,
+}
+
+/// How to authenticate to the portal.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Upload token (`meshcheck admin create-token --role uploader`). A command line is visible to
+    /// other users of the machine: prefer --token-file or the environment variable.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MESHCHECK_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Read the token from this file (a mounted Kubernetes Secret, say); takes precedence over
+    /// --token and MESHCHECK_TOKEN.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The snapshot archive (`meshcheck collect` or `meshcheck pack` output).
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+
+    /// The portal's URL, e.g. `https://meshcheck.example.com`.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    #[command(flatten)]
+    pub token: TokenArgs,
+
+    /// List the snapshot under this cluster name instead of the archive's kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

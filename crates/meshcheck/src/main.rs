@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Pack(args) => commands::pack::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Diff(args) => commands::diff::run(args),
+        Command::Upload(args) => commands::upload::run(args),
         Command::Rules(args) => commands::rules::list(args),
         Command::Explain(args) => commands::rules::explain(args),
         Command::Serve(args) => commands::serve::run(args),

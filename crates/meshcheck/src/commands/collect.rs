@@ -10,6 +10,7 @@ use meshcheck_archive::{Manifest, SnapshotInfo, SnapshotWriter, Source};
 use meshcheck_collect::{ClusterTarget, CollectOptions, Collection, Progress};
 
 use crate::cli::CollectArgs;
+use crate::commands::upload::{self, Portal, resolve_token};
 
 /// Progress bars on stderr: a spinner for the phase, a bar over the kinds being listed.
 struct Bars {
@@ -125,6 +126,15 @@ pub fn write_archive(
 }
 
 pub fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
+    // A missing token is found before the cluster is read, not after.
+    let portal = match &args.upload {
+        Some(server) => Some(Portal {
+            server: server.clone(),
+            token: resolve_token(&args.token)?,
+            cluster: args.cluster.clone(),
+        }),
+        None => None,
+    };
     let target = ClusterTarget {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -173,5 +183,19 @@ pub fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("{}", dest.display());
+
+    if let Some(portal) = portal {
+        match upload::upload(&dest, &portal) {
+            Ok(uploaded) => upload::announce(&dest, &uploaded),
+            // The archive is kept: it can be uploaded later with `meshcheck upload`.
+            Err(error) => {
+                eprintln!(
+                    "meshcheck: error: {error:#} (the archive is kept: {})",
+                    dest.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ pub mod inspect;
 pub mod pack;
 pub mod rules;
 pub mod serve;
+pub mod upload;
 
 use std::process::ExitCode;
 
