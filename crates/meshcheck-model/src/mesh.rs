@@ -1,6 +1,8 @@
 //! The mesh: every resource, indexed once so that rules never scan raw objects.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use meshcheck_input::Object;
@@ -38,6 +40,26 @@ pub const SYSTEM_NAMESPACES: [&str; 4] = [
     "local-path-storage",
 ];
 
+/// kind → namespace → name → resource: answers lookups by borrowed names, without building an
+/// owned key per lookup (rules look objects up millions of times on a large mesh).
+#[derive(Debug, Default)]
+struct NameIndex(FxHashMap<Kind, FxHashMap<String, FxHashMap<String, ResourceId>>>);
+
+impl NameIndex {
+    fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<ResourceId> {
+        self.0.get(&kind)?.get(namespace)?.get(name).copied()
+    }
+
+    fn insert(&mut self, (kind, namespace, name): (Kind, String, String), id: ResourceId) {
+        self.0
+            .entry(kind)
+            .or_default()
+            .entry(namespace)
+            .or_default()
+            .insert(name, id);
+    }
+}
+
 /// The indexed mesh.
 #[derive(Debug)]
 pub struct Mesh {
@@ -45,7 +67,7 @@ pub struct Mesh {
     /// Objects left out because they live in a [`SYSTEM_NAMESPACES`] namespace.
     pub system_objects_skipped: usize,
     by_kind: HashMap<Kind, Vec<ResourceId>>,
-    by_name: HashMap<(Kind, String, String), ResourceId>,
+    by_name: NameIndex,
     pods_by_namespace: HashMap<String, Vec<ResourceId>>,
     /// (namespace, label key, label value) → pods, to answer selectors without scanning.
     pod_labels: HashMap<(String, String, String), Vec<ResourceId>>,
@@ -73,7 +95,7 @@ impl Mesh {
     /// ones, as `kubectl apply` of the same files would.
     pub fn build(objects: Vec<Object>, inputs: MeshInputs) -> Mesh {
         let mut resources: Vec<Resource> = Vec::with_capacity(objects.len());
-        let mut by_name: HashMap<(Kind, String, String), ResourceId> = HashMap::new();
+        let mut by_name = NameIndex::default();
         let mut system_objects_skipped = 0;
         for object in objects {
             let resource = Resource::new(object);
@@ -101,8 +123,8 @@ impl Mesh {
                     resource.name().to_owned()
                 },
             );
-            match by_name.get(&key) {
-                Some(&existing) => {
+            match by_name.get(key.0, &key.1, &key.2) {
+                Some(existing) => {
                     resources[existing as usize] = Resource {
                         id: existing,
                         ..resource
@@ -186,16 +208,8 @@ impl Mesh {
             .then(|| {
                 StandInIngress::resolve(
                     &mesh_config,
-                    |namespace, name| {
-                        by_name.contains_key(&(Kind::Pod, namespace.to_owned(), name.to_owned()))
-                    },
-                    |namespace, name| {
-                        by_name.contains_key(&(
-                            Kind::Service,
-                            namespace.to_owned(),
-                            name.to_owned(),
-                        ))
-                    },
+                    |namespace, name| by_name.get(Kind::Pod, namespace, name).is_some(),
+                    |namespace, name| by_name.get(Kind::Service, namespace, name).is_some(),
                 )
             })
             .flatten();
@@ -256,8 +270,8 @@ impl Mesh {
     /// Looks an object up by kind, namespace (`""` for cluster-scoped kinds) and name.
     pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Resource> {
         self.by_name
-            .get(&(kind, namespace.to_owned(), name.to_owned()))
-            .map(|&id| self.resource(id))
+            .get(kind, namespace, name)
+            .map(|id| self.resource(id))
     }
 
     pub fn namespace(&self, name: &str) -> Option<&Resource> {
