@@ -123,7 +123,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     // In plain manifests a namespace without any workload is not evidence.
                     let unseen_namespace = mesh.cluster.source == InputSource::Manifests
                         && index.in_namespace(namespace).next().is_none();
-                    if index.all.is_empty()
+                    if index.all().is_empty()
                         || stand_in
                         || unseen_namespace
                         || !index.in_scope(&scope).is_empty()

@@ -1,4 +1,3 @@
-use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
 use serde_json::Value;
 
@@ -51,15 +50,15 @@ declare_rule! {
 
 /// A field of the container's security context, else of the pod's.
 fn effective<'a>(container: &'a Value, pod_spec: &'a Value, key: &str) -> Option<&'a Value> {
-    container
-        .at(&format!("/securityContext/{key}"))
-        .or_else(|| pod_spec.at(&format!("/securityContext/{key}")))
+    let field = |value: &'a Value| value.get("securityContext")?.get(key);
+    field(container).or_else(|| field(pod_spec))
 }
 
 fn problems(workload: &Workload, container: &Value, proxy: bool) -> (Vec<String>, Severity) {
     let mut found = Vec::new();
     let mut severity = Severity::Warning;
-    let context = |key: &str| container.at(&format!("/securityContext/{key}"));
+    let security_context = container.get("securityContext");
+    let context = |key: &str| security_context.and_then(|context| context.get(key));
     if context("privileged").and_then(Value::as_bool) == Some(true) {
         found.push("privileged: true".to_owned());
         if proxy {
@@ -79,7 +78,7 @@ fn problems(workload: &Workload, container: &Value, proxy: bool) -> (Vec<String>
         found.push("allowPrivilegeEscalation: true".to_owned());
     }
     if !tproxy {
-        let added: Vec<&str> = items(container.at("/securityContext/capabilities/add"))
+        let added: Vec<&str> = items(context("capabilities").and_then(|caps| caps.get("add")))
             .filter_map(Value::as_str)
             .filter(|capability| {
                 matches!(

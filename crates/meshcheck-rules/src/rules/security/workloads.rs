@@ -2,6 +2,7 @@
 //! (each workload once), whether a namespace injects sidecars, whether a Service is served by
 //! mesh workloads, and whether the input shows the control plane at all.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -287,47 +288,62 @@ impl WorkloadLookup {
     }
 }
 
-/// The workloads of the input, indexed by namespace and labels.
+/// The workloads of the input, indexed by namespace and labels. Built on first use: many rules
+/// create one up front and return early when the input has nothing for them.
 pub(crate) struct WorkloadIndex<'a> {
-    pub all: Vec<Workload<'a>>,
-    lookup: Arc<WorkloadLookup>,
+    mesh: &'a Mesh,
+    all: OnceCell<Vec<Workload<'a>>>,
+    lookup: OnceCell<Arc<WorkloadLookup>>,
 }
 
 impl<'a> WorkloadIndex<'a> {
     pub(crate) fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
         WorkloadIndex {
-            all: workloads(mesh),
-            lookup: mesh.derived(WorkloadLookup::build),
+            mesh,
+            all: OnceCell::new(),
+            lookup: OnceCell::new(),
         }
+    }
+
+    /// Every workload (see [`workloads`]).
+    pub(crate) fn all(&self) -> &[Workload<'a>] {
+        self.all.get_or_init(|| workloads(self.mesh))
+    }
+
+    fn lookup(&self) -> &WorkloadLookup {
+        self.lookup
+            .get_or_init(|| self.mesh.derived(WorkloadLookup::build))
     }
 
     /// The workloads of one namespace.
     pub(crate) fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = &Workload<'a>> {
-        self.lookup
+        let all = self.all();
+        self.lookup()
             .by_namespace
             .get(namespace)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .map(|&index| &self.all[index])
+            .map(move |&index| &all[index])
     }
 
     /// The workloads a policy scope covers.
     pub(crate) fn in_scope<'s>(&'s self, scope: &'s Scope) -> Vec<&'s Workload<'a>> {
         match scope {
-            Scope::Mesh => self.all.iter().collect(),
+            Scope::Mesh => self.all().iter().collect(),
             Scope::Namespace(namespace) => self.in_namespace(namespace).collect(),
             Scope::Workloads(namespace, selector) => {
                 let Some((key, value)) = selector.iter().next() else {
                     return self.in_namespace(namespace).collect();
                 };
-                self.lookup
+                let all = self.all();
+                self.lookup()
                     .by_label
                     .get(&((*namespace).to_owned(), key.clone(), value_text(value)))
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                     .iter()
-                    .map(|&index| &self.all[index])
+                    .map(|&index| &all[index])
                     .filter(|workload| matches_labels(selector, workload.labels()))
                     .collect()
             }
@@ -362,7 +378,11 @@ pub(crate) fn service_workloads<'a>(
 
 /// Whether a Service is served by mesh workloads (sidecar or ambient): judged by its pods, else
 /// its pod templates, else its namespace's injection label.
-pub(crate) fn service_in_mesh(mesh: &Mesh, index: &WorkloadIndex<'_>, service: &Resource) -> bool {
+pub(crate) fn service_in_mesh<'a>(
+    mesh: &'a Mesh,
+    index: &WorkloadIndex<'a>,
+    service: &Resource,
+) -> bool {
     if service_selector(service).is_none() {
         return false;
     }
