@@ -109,13 +109,17 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 )
             }),
     );
-    let mut by_namespace: HashMap<&str, Vec<Workload>> = HashMap::new();
-    for workload in workloads(mesh) {
-        by_namespace
-            .entry(workload.namespace())
-            .or_default()
-            .push(workload);
-    }
+    // Built only if some Service is not covered (rare in a tuned mesh).
+    let by_namespace = std::cell::OnceCell::new();
+    let by_namespace = || {
+        by_namespace.get_or_init(|| {
+            let mut grouped: HashMap<&str, Vec<Workload>> = HashMap::new();
+            for workload in workloads(mesh) {
+                grouped.entry(workload.namespace()).or_default().push(workload);
+            }
+            grouped
+        })
+    };
     for service in mesh.of_kind(Kind::Service) {
         let spec = service.spec();
         if service.namespace == mesh.root_namespace()
@@ -136,7 +140,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if protected.covers(&fqdn) {
             continue;
         }
-        let selected: Vec<&Workload> = by_namespace
+        let selected: Vec<&Workload> = by_namespace()
             .get(service.namespace.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default()
