@@ -115,7 +115,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         by_namespace.get_or_init(|| {
             let mut grouped: HashMap<&str, Vec<Workload>> = HashMap::new();
             for workload in workloads(mesh) {
-                grouped.entry(workload.namespace()).or_default().push(workload);
+                grouped
+                    .entry(workload.namespace())
+                    .or_default()
+                    .push(workload);
             }
             grouped
         })

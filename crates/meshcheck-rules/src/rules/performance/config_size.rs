@@ -28,11 +28,14 @@ pub(crate) struct ConfigEstimate {
     pub clusters: usize,
 }
 
+/// A Sidecar and its non-empty workload selector.
+type SidecarWithSelector<'a> = (&'a Resource, Option<&'a serde_json::Map<String, Value>>);
+
 /// Host visibility of the whole mesh, computed once.
 pub(crate) struct ConfigSizes<'a> {
     hosts: Vec<VisibleHost>,
     /// namespace → its Sidecars with their (non-empty) workload selector, in input order.
-    sidecars: HashMap<&'a str, Vec<(&'a Resource, Option<&'a serde_json::Map<String, Value>>)>>,
+    sidecars: HashMap<&'a str, Vec<SidecarWithSelector<'a>>>,
     root: String,
     cache: HashMap<(usize, String), ConfigEstimate>,
 }

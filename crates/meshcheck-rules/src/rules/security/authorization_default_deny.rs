@@ -66,6 +66,9 @@ fn is_gateway(workload: &Workload) -> bool {
             .contains_key("gateway.networking.k8s.io/gateway-name")
 }
 
+/// (namespace, label key, label value).
+type LabelKey<'a> = (&'a str, &'a str, String);
+
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let policies: Vec<&Resource> = mesh.of_kind(Kind::AuthorizationPolicy).collect();
     if policies.is_empty() && !control_plane_in_input(mesh) {
@@ -90,8 +93,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     };
     let mut mesh_wide = false;
     let mut namespace_wide: HashSet<&str> = HashSet::new();
-    let mut by_first_label: HashMap<(&str, &str, String), Vec<&Map<String, Value>>> =
-        HashMap::new();
+    let mut by_first_label: HashMap<LabelKey, Vec<&Map<String, Value>>> = HashMap::new();
     for (scope, policy) in &scoped {
         if matches!(scope, Scope::Targets(_)) || !protects(policy) {
             continue;
