@@ -107,21 +107,24 @@ pub fn object_name(namespace: Option<&str>, name: &str) -> String {
     }
 }
 
-/// Hashes every object (in parallel: this runs on every analysis). When the input holds the same
-/// object twice, the later one wins, as it would when applied.
+/// Hashes every object (in parallel: the portal does it for every analysis). When the input holds
+/// the same object twice, the later one wins, as it would when applied.
 pub fn hash_objects<'a>(objects: impl IndexedParallelIterator<Item = &'a Object>) -> ObjectHashes {
     let hashed: Vec<(&Object, String)> = objects
         .map(|object| (object, content_hash(object)))
         .collect();
-    let mut by_kind: ObjectHashes = BTreeMap::new();
+    // Group by kind on borrowed names first: one key string per kind, not per object.
+    let mut by_kind: BTreeMap<(&str, &str), BTreeMap<String, String>> = BTreeMap::new();
     for (object, hash) in hashed {
-        let kind = format!("{}/{}", object.api_version, object.kind);
         by_kind
-            .entry(kind)
+            .entry((&object.api_version, &object.kind))
             .or_default()
             .insert(object_name(object.namespace.as_deref(), &object.name), hash);
     }
     by_kind
+        .into_iter()
+        .map(|((api_version, kind), names)| (format!("{api_version}/{kind}"), names))
+        .collect()
 }
 
 impl SnapshotDigest {

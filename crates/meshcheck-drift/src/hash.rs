@@ -1,6 +1,8 @@
 //! Content hashes of objects that ignore what the API server changes on its own, so that collecting
 //! an unchanged cluster twice gives the same hashes.
 
+use std::sync::LazyLock;
+
 use meshcheck_input::Object;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -34,6 +36,15 @@ mod tag {
     pub const OBJECT: u8 = 6;
 }
 
+/// Whether serde_json's maps iterate in key order: they do unless some crate in the build turns
+/// on serde_json's `preserve_order` (insertion order), which cannot be asked at compile time.
+static MAPS_ITERATE_SORTED: LazyLock<bool> = LazyLock::new(|| {
+    let mut map = Map::new();
+    map.insert("b".to_owned(), Value::Null);
+    map.insert("a".to_owned(), Value::Null);
+    map.keys().map(String::as_str).eq(["a", "b"])
+});
+
 thread_local! {
     /// The canonical encoding of the object being hashed, reused across objects: one hash update
     /// over a buffer is several times faster than an update per field.
@@ -47,15 +58,7 @@ pub fn content_hash(object: &Object) -> String {
     let digest = ENCODING.with_borrow_mut(|buffer| {
         buffer.clear();
         match &object.value {
-            Value::Object(map) => encode_map(buffer, map, &|key| {
-                if VOLATILE_TOP_LEVEL.contains(&key) {
-                    Skip::Field
-                } else if key == "metadata" {
-                    Skip::Within(VOLATILE_METADATA)
-                } else {
-                    Skip::None
-                }
-            }),
+            Value::Object(map) => encode_map(buffer, map, Skip::TopLevel),
             other => encode_value(buffer, other),
         }
         let digest = Sha256::digest(buffer.as_slice());
@@ -73,12 +76,29 @@ pub fn content_hash(object: &Object) -> String {
     hex
 }
 
-/// What to leave out of one map entry.
+/// Which keys of a map to leave out.
+#[derive(Clone, Copy)]
 enum Skip {
-    None,
-    Field,
-    /// Encode the (map) value without these keys.
-    Within(&'static [&'static str]),
+    /// None (every map below the object's top level and its metadata).
+    Nothing,
+    /// The object itself: volatile top-level fields, and volatile fields inside `metadata`.
+    TopLevel,
+    /// `metadata`: the fields the API server maintains.
+    Metadata,
+}
+
+impl Skip {
+    /// Whether `key` is left out, and how the map under it (if any) is encoded.
+    fn entry(self, key: &str) -> Option<Skip> {
+        match self {
+            Skip::Nothing => Some(Skip::Nothing),
+            Skip::TopLevel if VOLATILE_TOP_LEVEL.contains(&key) => None,
+            Skip::TopLevel if key == "metadata" => Some(Skip::Metadata),
+            Skip::TopLevel => Some(Skip::Nothing),
+            Skip::Metadata if VOLATILE_METADATA.contains(&key) => None,
+            Skip::Metadata => Some(Skip::Nothing),
+        }
+    }
 }
 
 fn encode_len(buffer: &mut Vec<u8>, len: usize) {
@@ -90,46 +110,24 @@ fn encode_str(buffer: &mut Vec<u8>, text: &str) {
     buffer.extend_from_slice(text.as_bytes());
 }
 
-fn encode_entry(buffer: &mut Vec<u8>, key: &str, value: &Value, skip: &dyn Fn(&str) -> Skip) {
-    match skip(key) {
-        Skip::Field => {}
-        Skip::None => {
-            encode_str(buffer, key);
-            encode_value(buffer, value);
-        }
-        Skip::Within(keys) => {
-            encode_str(buffer, key);
-            match value {
-                Value::Object(inner) => encode_map(buffer, inner, &|inner_key| {
-                    if keys.contains(&inner_key) {
-                        Skip::Field
-                    } else {
-                        Skip::None
-                    }
-                }),
-                other => encode_value(buffer, other),
-            }
-        }
+fn encode_entry(buffer: &mut Vec<u8>, key: &str, value: &Value, skip: Skip) {
+    let Some(inner) = skip.entry(key) else {
+        return;
+    };
+    encode_str(buffer, key);
+    match value {
+        Value::Object(map) => encode_map(buffer, map, inner),
+        other => encode_value(buffer, other),
     }
 }
 
-fn encode_map(buffer: &mut Vec<u8>, map: &Map<String, Value>, skip: &dyn Fn(&str) -> Skip) {
+fn encode_map(buffer: &mut Vec<u8>, map: &Map<String, Value>, skip: Skip) {
     buffer.push(tag::OBJECT);
-    // serde_json keeps keys sorted unless `preserve_order` is on somewhere in the build: encode in
-    // one pass and start over sorted only if a key turns out of order.
-    let start = buffer.len();
-    let mut previous: Option<&str> = None;
-    let mut sorted = true;
-    for (key, value) in map {
-        if previous.is_some_and(|previous| previous > key.as_str()) {
-            sorted = false;
-            break;
+    if *MAPS_ITERATE_SORTED {
+        for (key, value) in map {
+            encode_entry(buffer, key, value, skip);
         }
-        previous = Some(key);
-        encode_entry(buffer, key, value, skip);
-    }
-    if !sorted {
-        buffer.truncate(start);
+    } else {
         let mut entries: Vec<(&String, &Value)> = map.iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (key, value) in entries {
@@ -149,16 +147,17 @@ fn encode_value(buffer: &mut Vec<u8>, value: &Value) {
             buffer.push(tag::NUMBER);
             // Integers and integral floats that are equal numbers (`1` and `1.0`) encode alike:
             // YAML and JSON writers disagree on how to spell them.
-            let integer = number
-                .as_i64()
-                .map(i128::from)
-                .or_else(|| number.as_u64().map(i128::from))
-                .or_else(|| {
-                    number
-                        .as_f64()
-                        .filter(|float| float.fract() == 0.0 && float.abs() < 9.0e18)
-                        .map(|float| float as i128)
-                });
+            if let Some(integer) = number.as_i64() {
+                buffer.push(0);
+                buffer.extend_from_slice(&i128::from(integer).to_le_bytes());
+                return;
+            }
+            let integer = number.as_u64().map(i128::from).or_else(|| {
+                number
+                    .as_f64()
+                    .filter(|float| float.fract() == 0.0 && float.abs() < 9.0e18)
+                    .map(|float| float as i128)
+            });
             match (integer, number.as_f64()) {
                 (Some(integer), _) => {
                     buffer.push(0);
@@ -185,7 +184,7 @@ fn encode_value(buffer: &mut Vec<u8>, value: &Value) {
                 encode_value(buffer, item);
             }
         }
-        Value::Object(map) => encode_map(buffer, map, &|_| Skip::None),
+        Value::Object(map) => encode_map(buffer, map, Skip::Nothing),
     }
 }
 
@@ -226,6 +225,13 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
+    }
+
+    /// Stored digests are compared with new ones: the encoding must not change within a digest
+    /// format (bump `DIGEST_FORMAT` if it ever has to).
+    #[test]
+    fn hashes_are_stable_across_releases() {
+        assert_eq!(content_hash(&object(deployment())), "cc359bd68778469c");
     }
 
     #[test]

@@ -317,6 +317,10 @@ pub struct DiffArgs {
     /// Compare snapshots of different clusters (refused by default: the drift would be noise).
     #[arg(long)]
     pub any_cluster: bool,
+
+    /// Print how long loading, analysing and hashing each snapshot took (to stderr).
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// `meshcheck serve`.

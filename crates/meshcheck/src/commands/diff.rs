@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use meshcheck_archive::{Archive, Limits};
@@ -14,7 +15,8 @@ use crate::cli::{DiffArgs, DiffFormat};
 use crate::commands::analyze::threshold;
 
 /// Analyses one side: an archive (recognised by its magic bytes) or manifests.
-fn digest_of(path: &Path) -> anyhow::Result<SnapshotDigest> {
+fn digest_of(path: &Path, timings: bool) -> anyhow::Result<SnapshotDigest> {
+    let started = Instant::now();
     let is_archive = path.is_file()
         && meshcheck_archive::is_archive(path)
             .with_context(|| format!("{}: cannot read", path.display()))?;
@@ -40,7 +42,22 @@ fn digest_of(path: &Path) -> anyhow::Result<SnapshotDigest> {
         digest: true,
         ..AnalyzeOptions::default()
     };
-    meshcheck_pipeline::analyze(input, options)
+    let loaded = Instant::now();
+    let analysis = meshcheck_pipeline::analyze(input, options);
+    if timings {
+        let ms = |took: Duration| took.as_secs_f64() * 1000.0;
+        eprintln!(
+            "timings: {}: load {:.1} ms, index {:.1} ms, rules {:.1} ms, report {:.1} ms, digest {:.1} ms, total {:.1} ms",
+            path.display(),
+            ms(loaded - started),
+            ms(analysis.timings.index),
+            ms(analysis.timings.rules),
+            ms(analysis.timings.report),
+            ms(analysis.timings.digest),
+            ms(started.elapsed()),
+        );
+    }
+    analysis
         .digest
         .with_context(|| format!("{}: the analysis built no snapshot digest", path.display()))
 }
@@ -53,8 +70,8 @@ fn cluster_text(cluster: Option<&str>) -> String {
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let old = digest_of(&args.old)?;
-    let new = digest_of(&args.new)?;
+    let old = digest_of(&args.old, args.timings)?;
+    let new = digest_of(&args.new, args.timings)?;
     if old.cluster != new.cluster && !args.any_cluster {
         bail!(
             "{} is a snapshot of {} but {} of {}; pass --any-cluster to compare them anyway",
