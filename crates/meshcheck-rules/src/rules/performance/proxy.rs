@@ -282,6 +282,12 @@ fn find_proxied(mesh: &Mesh) -> ProxiedIds {
     )
 }
 
+/// Builds the shared proxy facts ahead of the rules (see `engine::prepare`).
+pub(crate) fn prepare(mesh: &Mesh) {
+    mesh.derived(find_proxied);
+    concurrency_configured(mesh);
+}
+
 /// Every workload that runs an Istio proxy (ambient pods, which have none, are left out).
 pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
     mesh.derived(find_proxied)

@@ -215,6 +215,11 @@ fn workload_of(resource: &Resource) -> Workload<'_> {
     }
 }
 
+/// Builds the shared workload facts ahead of the rules (see `engine::prepare`).
+pub(crate) fn prepare(mesh: &Mesh) {
+    mesh.derived(WorkloadLookup::build);
+}
+
 /// Every workload once: controller templates (unless their own controller is in the input) and
 /// Pods whose controller is not in the input.
 pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
