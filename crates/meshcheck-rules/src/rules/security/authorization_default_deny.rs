@@ -1,6 +1,7 @@
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use meshcheck_model::selector::{matches_labels, value_text};
+use meshcheck_model::selector::{matches_labels, value_str};
 use serde_json::{Map, Value};
 
 use meshcheck_model::{Kind, Mesh, Resource};
@@ -67,7 +68,7 @@ fn is_gateway(workload: &Workload) -> bool {
 }
 
 /// (namespace, label key, label value).
-type LabelKey<'a> = (&'a str, &'a str, String);
+type LabelKey<'a> = (&'a str, &'a str, Cow<'a, str>);
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let policies: Vec<&Resource> = mesh.of_kind(Kind::AuthorizationPolicy).collect();
@@ -106,7 +107,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             Scope::Workloads(namespace, selector) => {
                 if let Some((key, value)) = selector.iter().next() {
                     by_first_label
-                        .entry((namespace, key.as_str(), value_text(value)))
+                        .entry((namespace, key.as_str(), value_str(value)))
                         .or_default()
                         .push(selector);
                 }
@@ -121,21 +122,22 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let mut unprotected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for workload in workloads(mesh) {
         let namespace = workload.namespace();
-        if namespace == root || is_gateway(&workload) || !workload.in_mesh(mesh) {
+        if namespace == root {
             continue;
         }
         let labels = workload.labels();
+        // Protection first: it is cheaper than telling gateways and mesh membership apart.
         let protected = namespace_wide.contains(namespace)
             || labels.iter().any(|(key, value)| {
                 by_first_label
-                    .get(&(namespace, key.as_str(), value_text(value)))
+                    .get(&(namespace, key.as_str(), value_str(value)))
                     .is_some_and(|selectors| {
                         selectors
                             .iter()
                             .any(|selector| matches_labels(selector, labels))
                     })
             });
-        if !protected {
+        if !protected && !is_gateway(&workload) && workload.in_mesh(mesh) {
             unprotected.entry(namespace).or_default().push(format!(
                 "{} {}",
                 workload.resource.kind,
