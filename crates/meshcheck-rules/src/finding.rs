@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use meshcheck_model::Resource;
+use meshcheck_model::{Mesh, Resource};
 
 use crate::istio_messages;
 use crate::rule::{Category, RuleMeta, Severity};
@@ -136,6 +136,29 @@ impl Sink {
         finding.source = source;
         self.findings.push(finding);
         self.findings.last_mut().expect("just pushed")
+    }
+
+    /// Reports a finding about a namespace: on its Namespace object when the input has one (with
+    /// its file and line), else on a detached reference to it.
+    pub fn report_namespace(
+        &mut self,
+        mesh: &Mesh,
+        namespace: &str,
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        match mesh.namespace(namespace) {
+            Some(resource) => self.report(resource, &["metadata", "name"], message),
+            None => self.report_detached(
+                Some(ResourceRef {
+                    api_version: "v1".to_owned(),
+                    kind: "Namespace".to_owned(),
+                    namespace: None,
+                    name: namespace.to_owned(),
+                }),
+                None,
+                message,
+            ),
+        }
     }
 
     fn base(&self, resource: Option<&Resource>, path: &[&str], message: String) -> Finding {

@@ -8,7 +8,7 @@ use meshcheck_model::{Kind, Mesh, Resource};
 
 use super::authz::{Action, Scope, denies_by_default, matches_everything, rules};
 use super::workloads::{Workload, control_plane_in_input, workloads};
-use crate::{ResourceRef, Sink, declare_rule};
+use crate::{Sink, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -157,23 +157,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             "Namespace {namespace} has no default-deny AuthorizationPolicy and the mesh has none; no ALLOW policy selects these workloads, so they accept any request: {}{more}",
             shown.join(", ")
         );
-        match mesh.namespace(namespace) {
-            Some(resource) => {
-                sink.report(resource, &["metadata", "name"], message);
-            }
-            None => {
-                sink.report_detached(
-                    Some(ResourceRef {
-                        api_version: "v1".to_owned(),
-                        kind: "Namespace".to_owned(),
-                        namespace: None,
-                        name: namespace.to_owned(),
-                    }),
-                    None,
-                    message,
-                );
-            }
-        }
+        sink.report_namespace(mesh, namespace, message);
     }
 }
 

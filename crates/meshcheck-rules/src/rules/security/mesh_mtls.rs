@@ -4,7 +4,7 @@ use meshcheck_model::{Kind, Mesh};
 
 use super::mtls::{MtlsMode, PeerAuthentications, policy_mode};
 use super::workloads::workloads;
-use crate::{ResourceRef, Severity, Sink, declare_rule};
+use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -125,19 +125,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             let message = format!(
                 "No mesh-wide PeerAuthentication in root namespace {root}: workloads run in Istio's default PERMISSIVE mode and accept plaintext{mitigation}"
             );
-            let finding = match mesh.namespace(&root) {
-                Some(namespace) => sink.report(namespace, &["metadata", "name"], message),
-                None => sink.report_detached(
-                    Some(ResourceRef {
-                        api_version: "v1".to_owned(),
-                        kind: "Namespace".to_owned(),
-                        namespace: None,
-                        name: root.clone(),
-                    }),
-                    None,
-                    message,
-                ),
-            };
+            let finding = sink.report_namespace(mesh, &root, message);
             if covered_below {
                 finding.severity(Severity::Info);
             }

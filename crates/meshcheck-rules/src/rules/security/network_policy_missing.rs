@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use meshcheck_model::{InputSource, Kind, Mesh};
 
 use super::workloads::workloads;
-use crate::{ResourceRef, Sink, declare_rule};
+use crate::{Sink, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -71,22 +71,6 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let message = format!(
             "Namespace {namespace} runs mesh workloads without any NetworkPolicy: nothing outside the sidecars limits what a compromised pod can reach"
         );
-        match mesh.namespace(namespace) {
-            Some(resource) => {
-                sink.report(resource, &["metadata", "name"], message);
-            }
-            None => {
-                sink.report_detached(
-                    Some(ResourceRef {
-                        api_version: "v1".to_owned(),
-                        kind: "Namespace".to_owned(),
-                        namespace: None,
-                        name: namespace.to_owned(),
-                    }),
-                    None,
-                    message,
-                );
-            }
-        }
+        sink.report_namespace(mesh, namespace, message);
     }
 }
