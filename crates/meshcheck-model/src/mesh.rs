@@ -13,10 +13,10 @@ use crate::derived::DerivedCache;
 use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
 use crate::proxy_stats::ProxyStats;
-use crate::resource::{ResourceId, items, str_field};
+use crate::resource::ResourceId;
 use crate::selector::{matches_labels, value_str, value_text};
 use crate::stand_in::StandInIngress;
-use crate::{Kind, Resource};
+use crate::{Kind, PodTemplate, Resource};
 
 /// Extra configuration given beside the objects (`--mesh-config`, `--mesh-networks`).
 #[derive(Debug, Default, Clone)]
@@ -98,7 +98,7 @@ impl Mesh {
         let mut by_name = NameIndex::default();
         let mut system_objects_skipped = 0;
         for object in objects {
-            let resource = Resource::new(object);
+            let mut resource = Resource::new(object);
             let home = if resource.kind == Kind::Namespace {
                 resource.name()
             } else {
@@ -115,8 +115,8 @@ impl Mesh {
                 if resource.kind == Kind::Other {
                     format!(
                         "{}/{}/{}",
-                        resource.object.api_version,
-                        resource.object.kind,
+                        resource.object().api_version,
+                        resource.object().kind,
                         resource.name()
                     )
                 } else {
@@ -125,15 +125,13 @@ impl Mesh {
             );
             match by_name.get(key.0, &key.1, &key.2) {
                 Some(existing) => {
-                    resources[existing as usize] = Resource {
-                        id: existing,
-                        ..resource
-                    }
+                    resource.id = existing;
+                    resources[existing as usize] = resource;
                 }
                 None => {
-                    let id = resources.len() as ResourceId;
-                    by_name.insert(key, id);
-                    resources.push(Resource { id, ..resource });
+                    resource.id = resources.len() as ResourceId;
+                    by_name.insert(key, resource.id);
+                    resources.push(resource);
                 }
             }
         }
@@ -376,23 +374,12 @@ impl Mesh {
     /// Whether a pod or pod template runs (or will run) with an Istio sidecar: it has an
     /// `istio-proxy` container, or its `sidecar.istio.io/inject` label/annotation, or its
     /// namespace's `istio-injection=enabled` label, says so.
-    pub fn pod_in_mesh(&self, namespace: &str, metadata: &Value, pod_spec: &Value) -> bool {
-        let has_proxy = items(pod_spec.get("containers"))
-            .chain(items(pod_spec.get("initContainers")))
-            .any(|container| {
-                str_field(container, "name") == Some("istio-proxy")
-                    && str_field(container, "image").is_some_and(|image| !image.is_empty())
-            });
-        if has_proxy {
+    pub fn pod_in_mesh(&self, namespace: &str, pod: &PodTemplate<'_>) -> bool {
+        if pod.has_proxy {
             return true;
         }
-        for field in ["labels", "annotations"] {
-            if let Some(value) = metadata
-                .get(field)
-                .and_then(|map| map.get("sidecar.istio.io/inject"))
-            {
-                return value_text(value) == "true";
-            }
+        if let Some(inject) = pod.inject {
+            return value_str(inject) == "true";
         }
         match self.namespace(namespace) {
             Some(namespace) => namespace.label("istio-injection") == Some("enabled"),
@@ -400,9 +387,11 @@ impl Mesh {
         }
     }
 
-    /// [`Mesh::pod_in_mesh`] for a Pod resource.
-    pub fn pod_resource_in_mesh(&self, pod: &Resource) -> bool {
-        self.pod_in_mesh(&pod.namespace, pod.metadata(), pod.spec())
+    /// [`Mesh::pod_in_mesh`] for a Pod (or controller) resource.
+    pub fn pod_resource_in_mesh(&self, resource: &Resource) -> bool {
+        resource
+            .pod_template()
+            .is_some_and(|pod| self.pod_in_mesh(&resource.namespace, pod))
     }
 
     /// Whether the pod runs in ambient mode (redirected by ztunnel).
@@ -446,7 +435,7 @@ mod tests {
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: default}\nspec: {selector: {app: a}, ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {istio-injection: enabled}}\n",
         );
         let pod = mesh.get(Kind::Pod, "default", "p").unwrap();
-        assert_eq!(pod.object.namespace, None);
+        assert_eq!(pod.object().namespace, None);
         assert_eq!(mesh.services_selecting(pod).count(), 1);
         let selector = serde_json::json!({"app": "a"});
         assert_eq!(

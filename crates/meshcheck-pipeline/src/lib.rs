@@ -167,7 +167,7 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
     let mut objects_by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for resource in &mesh.resources {
         *objects_by_kind
-            .entry(resource.object.kind.clone())
+            .entry(resource.object().kind.clone())
             .or_default() += 1;
     }
     let summary = InputSummary {
@@ -185,7 +185,7 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
 
     let digest = options.digest.then(|| {
         let objects = meshcheck_drift::hash_objects(
-            mesh.resources.par_iter().map(|resource| &resource.object),
+            mesh.resources.par_iter().map(|resource| resource.object()),
         );
         SnapshotDigest::new(&report, objects)
     });

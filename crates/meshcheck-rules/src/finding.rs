@@ -21,10 +21,10 @@ pub struct ResourceRef {
 impl ResourceRef {
     pub fn of(resource: &Resource) -> ResourceRef {
         ResourceRef {
-            api_version: resource.object.api_version.clone(),
-            kind: resource.object.kind.clone(),
-            namespace: resource.object.namespace.clone(),
-            name: resource.object.name.clone(),
+            api_version: resource.object().api_version.clone(),
+            kind: resource.object().kind.clone(),
+            namespace: resource.object().namespace.clone(),
+            name: resource.object().name.clone(),
         }
     }
 
@@ -163,7 +163,7 @@ impl Sink {
 
     fn base(&self, resource: Option<&Resource>, path: &[&str], message: String) -> Finding {
         let source = resource.and_then(|resource| {
-            let object_source = resource.object.source.as_ref()?;
+            let object_source = resource.object().source.as_ref()?;
             Some(SourceLocation {
                 file: object_source.file.to_string(),
                 line: resource.line_of(path),

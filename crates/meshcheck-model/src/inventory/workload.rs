@@ -171,7 +171,7 @@ impl<'m> Workload<'m> {
         mesh.of_kind(Kind::HorizontalPodAutoscaler).find(|hpa| {
             hpa.namespace == controller.namespace
                 && hpa.spec().get("scaleTargetRef").is_some_and(|target| {
-                    str_field(target, "kind") == Some(controller.object.kind.as_str())
+                    str_field(target, "kind") == Some(controller.object().kind.as_str())
                         && str_field(target, "name") == Some(controller.name())
                 })
         })
@@ -200,7 +200,7 @@ impl<'m> Workload<'m> {
             .filter(|pdb| match pdb.spec().get("selector") {
                 // policy/v1: an empty selector selects every pod of the namespace; v1beta1: none.
                 Some(selector) if selector.as_object().is_some_and(Map::is_empty) => {
-                    pdb.object.api_version == "policy/v1"
+                    pdb.object().api_version == "policy/v1"
                 }
                 Some(selector) if selector.is_object() => matches_label_selector(selector, labels),
                 _ => false,

@@ -130,8 +130,8 @@ fn runs_as_proxy_user(workload: &Workload, container: &Value) -> bool {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let any_app_init = any_pod(mesh, |_, spec| {
-        items(spec.get("initContainers")).any(|container| {
+    let any_app_init = any_pod(mesh, |pod| {
+        pod.init_containers().any(|container| {
             !matches!(
                 str_field(container, "name"),
                 Some("istio-init" | "istio-validation" | "istio-proxy")

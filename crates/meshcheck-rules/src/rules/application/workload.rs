@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
-use meshcheck_model::{Kind, Mesh, Resource, ResourceId, items, str_field};
+use meshcheck_model::{Kind, Mesh, PodTemplate, Resource, ResourceId, items, str_field};
 use serde_json::{Map, Value};
 
 /// Controllers whose pod template sits at `spec.template`.
@@ -19,40 +19,37 @@ const TEMPLATE_CONTROLLERS: [Kind; 5] = [
     Kind::Job,
 ];
 
-static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
-
 /// A pod template (or a bare Pod) with where it lives in its resource.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Workload<'a> {
     pub resource: &'a Resource,
+    pub pod: &'a PodTemplate<'a>,
     /// Path from the resource's root to the pod (template): empty for a Pod.
     pub pod_path: &'static [&'static str],
-    pub metadata: &'a Value,
     pub spec: &'a Value,
 }
 
 impl<'a> Workload<'a> {
-    fn of(resource: &'a Resource, pod_path: &'static [&'static str]) -> Workload<'a> {
-        let mut pod = resource.value();
-        for key in pod_path {
-            pod = pod.get(key).unwrap_or(&Value::Null);
-        }
+    /// The workload of a controller (its pod template) or of a Pod.
+    ///
+    /// # Panics
+    /// For a resource of another kind: workloads are only ever made from ids of Pods and
+    /// controllers.
+    pub fn of_resource(resource: &'a Resource) -> Workload<'a> {
+        let pod = resource
+            .pod_template()
+            .expect("a workload is a Pod or a controller");
         Workload {
             resource,
-            pod_path,
-            metadata: pod.get("metadata").unwrap_or(&Value::Null),
-            spec: pod.get("spec").unwrap_or(&Value::Null),
+            pod,
+            pod_path: pod.path,
+            spec: pod.spec,
         }
-    }
-
-    /// The workload of a controller (its pod template) or of a Pod.
-    pub fn of_resource(resource: &'a Resource) -> Workload<'a> {
-        Workload::of(resource, pod_path(resource.kind))
     }
 
     /// The workload as a Pod resource.
     pub fn of_pod(pod: &'a Resource) -> Workload<'a> {
-        Workload::of(pod, &[])
+        Workload::of_resource(pod)
     }
 
     pub fn namespace(&self) -> &'a str {
@@ -60,33 +57,25 @@ impl<'a> Workload<'a> {
     }
 
     pub fn labels(&self) -> &'a Map<String, Value> {
-        self.metadata
-            .get("labels")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY)
+        self.pod.labels
     }
 
     pub fn annotation(&self, key: &str) -> Option<&'a str> {
-        self.metadata
-            .get("annotations")
-            .and_then(|annotations| annotations.get(key))
-            .and_then(Value::as_str)
+        self.pod.annotation(key)
     }
 
     /// `spec.containers` of the pod.
-    pub fn containers(&self) -> impl Iterator<Item = &'a Value> {
-        items(self.spec.get("containers"))
+    pub fn containers(&self) -> impl Iterator<Item = &'a Value> + use<'a> {
+        self.pod.containers()
     }
 
-    pub fn init_containers(&self) -> impl Iterator<Item = &'a Value> {
-        items(self.spec.get("initContainers"))
+    pub fn init_containers(&self) -> impl Iterator<Item = &'a Value> + use<'a> {
+        self.pod.init_containers()
     }
 
     /// The injected `istio-proxy` container (a container, or a native-sidecar init container).
     pub fn proxy_container(&self) -> Option<&'a Value> {
-        self.containers()
-            .chain(self.init_containers())
-            .find(|container| str_field(container, "name") == Some("istio-proxy"))
+        self.pod.proxy_container
     }
 
     /// A field path below the pod (`["spec", "containers", "0"]`) as a path from the resource.
@@ -100,24 +89,16 @@ impl<'a> Workload<'a> {
 
     /// Whether the pod runs (or will run) with an Istio sidecar.
     pub fn in_mesh(&self, mesh: &Mesh) -> bool {
-        mesh.pod_in_mesh(self.namespace(), self.metadata, self.spec)
+        mesh.pod_in_mesh(self.namespace(), self.pod)
     }
 
     /// `Deployment reviews-v1` as written in messages.
     pub fn describe(&self) -> String {
         format!(
             "{} {}",
-            self.resource.object.kind,
+            self.resource.object().kind,
             self.resource.display_name()
         )
-    }
-}
-
-fn pod_path(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::CronJob => &["spec", "jobTemplate", "spec", "template"],
-        Kind::Pod => &[],
-        _ => &["spec", "template"],
     }
 }
 
@@ -359,10 +340,9 @@ pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
     WorkloadIndex::new(mesh).workloads
 }
 
-/// Whether any pod template or Pod of the input satisfies `wanted` (given its metadata and pod
-/// spec): a cheap first pass that lets a rule skip building the [`WorkloadIndex`] when nothing
+/// Whether any pod template or Pod of the input satisfies `wanted`: a cheap first pass that lets a rule skip building the [`WorkloadIndex`] when nothing
 /// it looks for is present.
-pub(crate) fn any_pod(mesh: &Mesh, wanted: impl Fn(&Value, &Value) -> bool) -> bool {
+pub(crate) fn any_pod(mesh: &Mesh, wanted: impl Fn(&PodTemplate<'_>) -> bool) -> bool {
     [
         Kind::Deployment,
         Kind::StatefulSet,
@@ -374,23 +354,8 @@ pub(crate) fn any_pod(mesh: &Mesh, wanted: impl Fn(&Value, &Value) -> bool) -> b
     ]
     .into_iter()
     .flat_map(|kind| mesh.of_kind(kind))
-    .any(|resource| {
-        let mut pod = resource.value();
-        for key in pod_path(resource.kind) {
-            pod = pod.get(key).unwrap_or(&Value::Null);
-        }
-        wanted(
-            pod.get("metadata").unwrap_or(&Value::Null),
-            pod.get("spec").unwrap_or(&Value::Null),
-        )
-    })
-}
-
-/// An annotation of a pod (template) metadata.
-pub(crate) fn has_annotation(metadata: &Value, key: &str) -> bool {
-    metadata
-        .get("annotations")
-        .is_some_and(|annotations| annotations.get(key).is_some())
+    .filter_map(Resource::pod_template)
+    .any(wanted)
 }
 
 /// The workloads whose pods run (or will run) with an Istio sidecar, leaving out Istio's own

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::proxy::proxied_workloads;
 use crate::rules::application::injector::injector_values;
-use crate::rules::application::workload::{any_pod, has_annotation};
+use crate::rules::application::workload::any_pod;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -113,11 +113,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             );
         }
     }
-    let any_verbose = any_pod(mesh, |metadata, spec| {
-        has_annotation(metadata, "sidecar.istio.io/logLevel")
-            || has_annotation(metadata, "sidecar.istio.io/componentLogLevel")
-            || items(spec.get("containers"))
-                .chain(items(spec.get("initContainers")))
+    let any_verbose = any_pod(mesh, |pod| {
+        pod.annotations.contains_key("sidecar.istio.io/logLevel")
+            || pod
+                .annotations
+                .contains_key("sidecar.istio.io/componentLogLevel")
+            || pod
+                .containers()
+                .chain(pod.init_containers())
                 .flat_map(|container| items(container.get("args")))
                 .filter_map(Value::as_str)
                 .any(|arg| arg.contains("LogLevel"))

@@ -230,13 +230,12 @@ fn find_concurrency_setting(mesh: &Mesh) -> bool {
         || mesh
             .of_kind(Kind::ProxyConfig)
             .any(|config| config.spec().get("concurrency").is_some())
-        || any_pod(mesh, |metadata, spec| {
-            metadata
-                .at("/annotations/proxy.istio.io~1config")
-                .and_then(Value::as_str)
+        || any_pod(mesh, |pod| {
+            pod.annotation("proxy.istio.io/config")
                 .is_some_and(|config| config.contains("concurrency"))
-                || meshcheck_model::items(spec.get("containers"))
-                    .chain(meshcheck_model::items(spec.get("initContainers")))
+                || pod
+                    .containers()
+                    .chain(pod.init_containers())
                     .flat_map(|container| meshcheck_model::items(container.get("args")))
                     .filter_map(Value::as_str)
                     .any(|arg| arg.starts_with("--concurrency"))

@@ -1,10 +1,9 @@
-use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, strings};
 use serde_json::Value;
 
 use super::mesh_config_ref::report_mesh_config;
 use super::proxy::{annotation_config, proxied_workloads};
-use crate::rules::application::workload::{any_pod, has_annotation};
+use crate::rules::application::workload::any_pod;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -106,13 +105,16 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             );
         }
     }
-    let any_inclusion = any_pod(mesh, |metadata, _| {
-        has_annotation(metadata, "sidecar.istio.io/statsInclusionPrefixes")
-            || has_annotation(metadata, "sidecar.istio.io/statsInclusionRegexps")
-            || has_annotation(metadata, "sidecar.istio.io/statsInclusionSuffixes")
-            || metadata
-                .at("/annotations/proxy.istio.io~1config")
-                .and_then(Value::as_str)
+    let any_inclusion = any_pod(mesh, |pod| {
+        [
+            "sidecar.istio.io/statsInclusionPrefixes",
+            "sidecar.istio.io/statsInclusionRegexps",
+            "sidecar.istio.io/statsInclusionSuffixes",
+        ]
+        .iter()
+        .any(|key| pod.annotations.contains_key(*key))
+            || pod
+                .annotation("proxy.istio.io/config")
                 .is_some_and(|config| config.contains("proxyStatsMatcher"))
     });
     if !any_inclusion {

@@ -106,10 +106,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             }
         }
     }
-    let any_annotation = any_pod(mesh, |metadata, _| {
-        metadata
-            .at("/annotations/proxy.istio.io~1config")
-            .and_then(Value::as_str)
+    let any_annotation = any_pod(mesh, |pod| {
+        pod.annotation("proxy.istio.io/config")
             .is_some_and(|config| config.contains("sampling"))
     });
     let annotated = if any_annotation {

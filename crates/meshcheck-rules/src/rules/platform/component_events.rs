@@ -83,7 +83,7 @@ impl<'m> Components<'m> {
             self.objects.insert(
                 (
                     controller.namespace.clone(),
-                    controller.object.kind.clone(),
+                    controller.object().kind.clone(),
                     controller.name().to_owned(),
                 ),
                 (description.clone(), controller),
@@ -203,7 +203,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .find(&namespace, &kind, &name)
             .expect("grouped only matching events");
         // Point at the object itself when the input has it, else at the event.
-        let target = if component.object.kind == kind && component.name() == name {
+        let target = if component.object().kind == kind && component.name() == name {
             component
         } else {
             group.event

@@ -79,7 +79,7 @@ const V1_KINDS: [(Kind, &[&str]); 11] = [
 ];
 
 fn report_removed(sink: &mut Sink, resource: &Resource) {
-    let group = resource.object.group();
+    let group = resource.object().group();
     let Some((_, replacement, removed_in)) = REMOVED_GROUPS
         .iter()
         .find(|(removed, _, _)| *removed == group)
@@ -91,9 +91,9 @@ fn report_removed(sink: &mut Sink, resource: &Resource) {
         &["apiVersion"],
         format!(
             "{} {} uses {}, which Istio removed in {removed_in}: it has no effect; replace it with {replacement}",
-            resource.object.kind,
+            resource.object().kind,
             resource.display_name(),
-            resource.object.api_version
+            resource.object().api_version
         ),
     )
     .severity(Severity::Error);
@@ -114,7 +114,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
     for (kind, old_versions) in V1_KINDS {
         for resource in mesh.of_kind(kind) {
-            let version = resource.object.version();
+            let version = resource.object().version();
             if !old_versions.contains(&version) {
                 continue;
             }
@@ -124,7 +124,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 format!(
                     "{kind} {} uses {}; Istio 1.22 and later serve it as {}/v1, its stable version",
                     resource.display_name(),
-                    resource.object.api_version,
+                    resource.object().api_version,
                     kind.group()
                 ),
             )

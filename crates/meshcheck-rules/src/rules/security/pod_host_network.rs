@@ -75,7 +75,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let has_proxy = workload.container("istio-proxy").is_some();
         if !has_proxy
             && (!namespace_injected(mesh, namespace)
-                || inject_override(workload.metadata).as_deref() == Some("false"))
+                || inject_override(workload.pod).as_deref() == Some("false"))
         {
             continue;
         }

@@ -65,7 +65,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if namespace == root
             || host_network(workload.pod_spec)
             || !namespace_injected(mesh, namespace)
-            || inject_override(workload.metadata).as_deref() != Some("false")
+            || inject_override(workload.pod).as_deref() != Some("false")
         {
             continue;
         }
@@ -101,7 +101,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             || namespace.labels().contains_key("istio-injection")
             || pod.namespace == root
             || host_network(pod.spec())
-            || inject_override(pod.metadata()).is_some()
+            || pod.pod_template().is_some_and(|template| template.inject.is_some())
         {
             continue;
         }

@@ -6,8 +6,10 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use meshcheck_model::selector::{matches_labels, value_text};
-use meshcheck_model::{InputSource, Kind, Mesh, Resource, ResourceId, items, str_field};
+use meshcheck_model::selector::{matches_labels, value_str, value_text};
+use meshcheck_model::{
+    InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId, items, str_field,
+};
 use serde_json::{Map, Value};
 
 use super::authz::Scope;
@@ -42,20 +44,16 @@ pub(crate) fn namespace_injected(mesh: &Mesh, namespace: &str) -> bool {
     }
 }
 
-/// The value of `sidecar.istio.io/inject` on pod metadata (label first, as Istio reads it).
-pub(crate) fn inject_override(metadata: &Value) -> Option<String> {
-    ["labels", "annotations"].into_iter().find_map(|field| {
-        metadata
-            .get(field)
-            .and_then(|map| map.get("sidecar.istio.io/inject"))
-            .map(value_text)
-    })
+/// The value of `sidecar.istio.io/inject` on a pod (label first, as Istio reads it).
+pub(crate) fn inject_override<'a>(pod: &PodTemplate<'a>) -> Option<std::borrow::Cow<'a, str>> {
+    pod.inject.map(value_str)
 }
 
 /// A workload: a Pod, or the pod template of a controller.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Workload<'a> {
     pub resource: &'a Resource,
+    pub pod: &'a PodTemplate<'a>,
     /// The pod (template) metadata.
     pub metadata: &'a Value,
     pub pod_spec: &'a Value,
@@ -63,25 +61,29 @@ pub(crate) struct Workload<'a> {
     pub template_path: &'static [&'static str],
 }
 
-static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
-
 impl<'a> Workload<'a> {
+    /// The workload of a Pod or controller resource (`None` for other kinds).
+    fn of(resource: &'a Resource) -> Option<Workload<'a>> {
+        let pod = resource.pod_template()?;
+        Some(Workload {
+            resource,
+            pod,
+            metadata: pod.metadata,
+            pod_spec: pod.spec,
+            template_path: pod.path,
+        })
+    }
+
     pub(crate) fn namespace(&self) -> &'a str {
         &self.resource.namespace
     }
 
     pub(crate) fn labels(&self) -> &'a Map<String, Value> {
-        self.metadata
-            .get("labels")
-            .and_then(Value::as_object)
-            .unwrap_or(&EMPTY)
+        self.pod.labels
     }
 
     pub(crate) fn annotation(&self, key: &str) -> Option<&'a str> {
-        self.metadata
-            .get("annotations")
-            .and_then(|annotations| annotations.get(key))
-            .and_then(Value::as_str)
+        self.pod.annotation(key)
     }
 
     pub(crate) fn is_pod(&self) -> bool {
@@ -109,9 +111,9 @@ impl<'a> Workload<'a> {
 
     /// Whether the workload runs (or will run) with a sidecar.
     pub(crate) fn in_mesh(&self, mesh: &Mesh) -> bool {
-        mesh.pod_in_mesh(self.namespace(), self.metadata, self.pod_spec)
+        mesh.pod_in_mesh(self.namespace(), self.pod)
             || namespace_injected(mesh, self.namespace())
-                && inject_override(self.metadata).is_none_or(|value| value == "true")
+                && self.pod.inject.is_none_or(|value| value_str(value) == "true")
     }
 
     /// The container of that name.
@@ -126,24 +128,6 @@ impl<'a> Workload<'a> {
         }
         None
     }
-}
-
-/// The pod template of a controller and its path.
-fn template(resource: &Resource) -> Option<(&Value, &'static [&'static str])> {
-    const TEMPLATE: &[&str] = &["spec", "template"];
-    const CRON_TEMPLATE: &[&str] = &["spec", "jobTemplate", "spec", "template"];
-    let path = match resource.kind {
-        Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet | Kind::Job => {
-            TEMPLATE
-        }
-        Kind::CronJob => CRON_TEMPLATE,
-        _ => return None,
-    };
-    let mut value = resource.value();
-    for key in path {
-        value = value.get(key)?;
-    }
-    Some((value, path))
 }
 
 /// Whether the input holds the controller of an object (so the controller's template stands for
@@ -190,7 +174,9 @@ fn find_workloads(mesh: &Mesh) -> WorkloadIds {
         Kind::CronJob,
     ] {
         for resource in mesh.of_kind(kind) {
-            if !controller_in_input(mesh, resource) && template(resource).is_some() {
+            if !controller_in_input(mesh, resource)
+                && resource.pod_template().is_some_and(|pod| pod.present)
+            {
                 found.push(resource.id);
             }
         }
@@ -204,15 +190,7 @@ fn find_workloads(mesh: &Mesh) -> WorkloadIds {
 }
 
 fn workload_of(resource: &Resource) -> Workload<'_> {
-    match template(resource) {
-        Some((template, path)) => Workload {
-            resource,
-            metadata: template.get("metadata").unwrap_or(&Value::Null),
-            pod_spec: template.get("spec").unwrap_or(&Value::Null),
-            template_path: path,
-        },
-        None => pod_workload(resource),
-    }
+    Workload::of(resource).expect("workload ids are Pods and controllers")
 }
 
 /// Builds the shared workload facts ahead of the rules (see `engine::prepare`).
@@ -242,12 +220,7 @@ pub(crate) fn running_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
 
 /// A Pod as a workload.
 pub(crate) fn pod_workload(pod: &Resource) -> Workload<'_> {
-    Workload {
-        resource: pod,
-        metadata: pod.metadata(),
-        pod_spec: pod.spec(),
-        template_path: &[],
-    }
+    Workload::of(pod).expect("a Pod has a pod template")
 }
 
 /// A Service's non-empty pod selector.

@@ -133,7 +133,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     &path,
                     format!(
                         "{} {} has condition {kind_of}={status} (reason {reason}){detail}",
-                        resource.object.kind,
+                        resource.object().kind,
                         resource.display_name()
                     ),
                 );

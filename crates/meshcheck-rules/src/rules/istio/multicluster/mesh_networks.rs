@@ -78,7 +78,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .filter(|_| networks.source.starts_with("ConfigMap "));
     let source = match config_map {
         Some(config_map) => config_map
-            .object
+            .object()
             .source
             .as_ref()
             .map(|source| SourceLocation {
