@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -97,8 +98,9 @@ impl Mesh {
         let mut resources: Vec<Resource> = Vec::with_capacity(objects.len());
         let mut by_name = NameIndex::default();
         let mut system_objects_skipped = 0;
-        for object in objects {
-            let mut resource = Resource::new(object);
+        // Resolving kinds and finding each object's common parts is per object: done in parallel.
+        let parsed: Vec<Resource> = objects.into_par_iter().map(Resource::new).collect();
+        for mut resource in parsed {
             let home = if resource.kind == Kind::Namespace {
                 resource.name()
             } else {

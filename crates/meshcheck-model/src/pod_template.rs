@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(pod.path, TEMPLATE);
         assert_eq!(pod.label("app"), Some("web"));
         assert!(pod.has_proxy);
-        assert_eq!(str_field(pod.proxy_container.unwrap(), "image"), Some("proxyv2:1.24"));
+        assert_eq!(
+            str_field(pod.proxy_container.unwrap(), "image"),
+            Some("proxyv2:1.24")
+        );
         assert_eq!(pod.inject, Some(&json!("false")));
         assert_eq!(pod.containers().count(), 2);
     }

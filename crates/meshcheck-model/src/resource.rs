@@ -9,7 +9,8 @@ use crate::pod_template::PodTemplate;
 /// Index of a resource in [`crate::Mesh::resources`].
 pub type ResourceId = u32;
 
-pub(crate) static EMPTY_MAP: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+pub(crate) static EMPTY_MAP: std::sync::LazyLock<Map<String, Value>> =
+    std::sync::LazyLock::new(Map::new);
 
 /// The parts of an object that rules read all the time, found once. A lookup in a JSON map is a
 /// search over sorted keys (one `memcmp` per key passed); rules asked for `spec` and `metadata`

@@ -111,6 +111,8 @@ pub struct AnalyzeOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
     pub index: Duration,
+    /// Building the indexes rules share (workloads, proxies, gateways), before they run.
+    pub facts: Duration,
     pub rules: Duration,
     pub report: Duration,
     /// Hashing the objects for the snapshot digest.
@@ -158,6 +160,8 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
         },
     );
     let indexed = Instant::now();
+    meshcheck_rules::prepare(&mesh);
+    let prepared = Instant::now();
 
     let rules = registry::all();
     let (findings, mut per_rule) = meshcheck_rules::run_timed(&mesh, rules, &options.run);
@@ -198,7 +202,8 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
         digest,
         timings: Timings {
             index: indexed - started,
-            rules: ruled - indexed,
+            facts: prepared - indexed,
+            rules: ruled - prepared,
             report: reported - ruled,
             digest: digested - reported,
             per_rule,

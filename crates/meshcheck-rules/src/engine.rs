@@ -84,10 +84,11 @@ pub fn run(mesh: &Mesh, rules: &[&'static Rule], options: &RunOptions) -> Vec<Fi
     run_timed(mesh, rules, options).0
 }
 
-/// Builds the facts many rules share, independent ones in parallel, before the rules start: a
-/// rule that needs a fact another rule is building waits for it, and with few cores the waits
-/// would leave cores idle.
-fn prepare(mesh: &Mesh) {
+/// Builds the facts many rules share (workload, proxy, gateway and control-plane indexes),
+/// independent ones in parallel, before the rules start: a rule that needs a fact another rule
+/// is building waits for it, and with few cores the waits would leave cores idle. [`run`] calls
+/// it; callers that time the phases call it first to see its cost apart.
+pub fn prepare(mesh: &Mesh) {
     use crate::rules::{performance, security};
     use meshcheck_model::inventory;
     rayon::join(

@@ -9,7 +9,7 @@ pub mod registry;
 mod rule;
 pub mod rules;
 
-pub use engine::{RunOptions, Suppression, run, run_timed};
+pub use engine::{RunOptions, Suppression, prepare, run, run_timed};
 pub use finding::{Finding, ResourceRef, Sink, SourceLocation};
 pub use rule::{Category, Rule, RuleMeta, Severity};
 

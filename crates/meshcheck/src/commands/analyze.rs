@@ -194,9 +194,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.timings {
         let ms = |took: Duration| took.as_secs_f64() * 1000.0;
         eprintln!(
-            "timings: load {:.1} ms, index {:.1} ms, rules {:.1} ms, report {:.1} ms, digest {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
+            "timings: load {:.1} ms, index {:.1} ms, shared facts {:.1} ms, rules {:.1} ms, report {:.1} ms, digest {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
             ms(loaded_at - started),
             ms(timings.index),
+            ms(timings.facts),
             ms(timings.rules),
             ms(timings.report),
             ms(timings.digest),

@@ -47,10 +47,11 @@ fn digest_of(path: &Path, timings: bool) -> anyhow::Result<SnapshotDigest> {
     if timings {
         let ms = |took: Duration| took.as_secs_f64() * 1000.0;
         eprintln!(
-            "timings: {}: load {:.1} ms, index {:.1} ms, rules {:.1} ms, report {:.1} ms, digest {:.1} ms, total {:.1} ms",
+            "timings: {}: load {:.1} ms, index {:.1} ms, shared facts {:.1} ms, rules {:.1} ms, report {:.1} ms, digest {:.1} ms, total {:.1} ms",
             path.display(),
             ms(loaded - started),
             ms(analysis.timings.index),
+            ms(analysis.timings.facts),
             ms(analysis.timings.rules),
             ms(analysis.timings.report),
             ms(analysis.timings.digest),

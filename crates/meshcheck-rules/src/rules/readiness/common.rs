@@ -35,9 +35,7 @@ pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<String> {
                 .unwrap_or(&empty);
             gateway_role(workload.labels(), annotations, workload.resource.name()).is_none()
         })
-        .filter(|workload| {
-            mesh.pod_in_mesh(workload.namespace(), workload.pod)
-        })
+        .filter(|workload| mesh.pod_in_mesh(workload.namespace(), workload.pod))
         .map(|workload| workload.namespace().to_owned())
         .collect()
 }

@@ -101,7 +101,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             || namespace.labels().contains_key("istio-injection")
             || pod.namespace == root
             || host_network(pod.spec())
-            || pod.pod_template().is_some_and(|template| template.inject.is_some())
+            || pod
+                .pod_template()
+                .is_some_and(|template| template.inject.is_some())
         {
             continue;
         }

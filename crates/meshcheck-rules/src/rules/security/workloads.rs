@@ -113,7 +113,10 @@ impl<'a> Workload<'a> {
     pub(crate) fn in_mesh(&self, mesh: &Mesh) -> bool {
         mesh.pod_in_mesh(self.namespace(), self.pod)
             || namespace_injected(mesh, self.namespace())
-                && self.pod.inject.is_none_or(|value| value_str(value) == "true")
+                && self
+                    .pod
+                    .inject
+                    .is_none_or(|value| value_str(value) == "true")
     }
 
     /// The container of that name.
