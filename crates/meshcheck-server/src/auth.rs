@@ -1,6 +1,5 @@
-//! Who is calling: `Authorization: Bearer <token>` resolved to a tenant and a role. Pages can
-//! add another way in (a session cookie) by calling [`authenticate`] with the token the session
-//! holds.
+//! Who is calling: `Authorization: Bearer <token>` resolved to a tenant and a role, or (pages
+//! only) a web UI session opened with such a token ([`authenticate_session`]).
 
 use std::time::{Duration, Instant};
 
@@ -84,18 +83,71 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         state.db(move |store| store.audit(&entry)).await?;
         return Err(denied());
     }
+    admit(
+        state,
+        Caller {
+            tenant_id: record.tenant_id,
+            tenant: record.tenant,
+            token_id: record.id,
+            role: record.role,
+        },
+    )
+    .await
+}
+
+/// A caller signed in through the web UI: who it is (as the token that opened the session) and
+/// what the session's forms must carry.
+#[derive(Debug, Clone)]
+pub struct SessionCaller {
+    pub caller: Caller,
+    /// SHA-256 of the session id, which names the session in the store.
+    pub id_hash: String,
+    pub csrf_secret: String,
+}
+
+/// Resolves a session cookie's value; None when no live session has that id (unknown, expired,
+/// logged out, or its token revoked).
+pub async fn authenticate_session(
+    state: &AppState,
+    session_id: &str,
+) -> Result<Option<SessionCaller>, ApiError> {
+    if !tokens::is_session_id(session_id) {
+        return Ok(None);
+    }
+    let id_hash = tokens::sha256_hex(session_id.as_bytes());
+    let lookup = id_hash.clone();
+    let Some(session) = state
+        .db(move |store| store.session(&lookup, now_micros()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let caller = admit(
+        state,
+        Caller {
+            tenant_id: session.tenant_id,
+            tenant: session.tenant,
+            token_id: session.token_id,
+            role: session.role,
+        },
+    )
+    .await?;
+    Ok(Some(SessionCaller {
+        caller,
+        id_hash,
+        csrf_secret: session.csrf_secret,
+    }))
+}
+
+/// What every accepted request goes through, however it authenticated: the token's rate limit,
+/// and its use recorded.
+async fn admit(state: &AppState, caller: Caller) -> Result<Caller, ApiError> {
     if let Some(limiter) = &state.limiter
-        && let Err(wait) = limiter.check(&record.id, Instant::now())
+        && let Err(wait) = limiter.check(&caller.token_id, Instant::now())
     {
         state.metrics.rate_limited();
         return Err(ApiError::too_many_requests(wait.as_secs_f64().ceil() as u64));
     }
-    let caller = Caller {
-        tenant_id: record.tenant_id,
-        tenant: record.tenant,
-        token_id: record.id,
-        role: record.role,
-    };
     if should_record_use(state, &caller.token_id) {
         let entry = caller.audit("token-use", None, "ok");
         let id = caller.token_id.clone();

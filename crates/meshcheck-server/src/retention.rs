@@ -115,6 +115,14 @@ pub async fn run(state: AppState, interval: Duration) {
                 Err(error) => tracing::error!(error = %error, "retention failed"),
             }
         }
+        match state
+            .db(|store| store.delete_expired_sessions(now_micros()))
+            .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "expired web sessions removed"),
+            Err(error) => tracing::error!(error = %error.message, "cannot remove expired sessions"),
+        }
         match sweep_orphans(&state).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "orphan snapshot files removed"),

@@ -49,6 +49,17 @@ pub fn parse(token: &str) -> Option<Presented> {
     })
 }
 
+/// Bytes of randomness in a web UI session id (sent as 64 hex digits in its cookie).
+pub const SESSION_ID_BYTES: usize = 32;
+
+/// Whether a cookie value has the shape of a session id (so it may exist).
+pub fn is_session_id(text: &str) -> bool {
+    text.len() == SESSION_ID_BYTES * 2
+        && text
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Whether the presented token is the stored one (constant time over the hash).
 pub fn matches(presented: &Presented, stored: &TokenRecord) -> bool {
     presented.id == stored.id && bool::from(presented.hash.as_bytes().ct_eq(stored.hash.as_bytes()))

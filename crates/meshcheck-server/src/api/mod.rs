@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`, plus `/healthz` and `/metrics`.
 
-mod clusters;
-mod diff;
+pub(crate) mod clusters;
+pub(crate) mod diff;
 mod error;
 pub(crate) mod snapshots;
 mod upload;

@@ -59,6 +59,21 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_time ON audit_log (time);
 "#,
+    // 2: browser sessions of the web UI. Only the SHA-256 of a session id is kept; a session
+    // belongs to the token that opened it and ends with it.
+    r#"
+CREATE TABLE sessions (
+    id_hash      TEXT PRIMARY KEY,
+    tenant_id    INTEGER NOT NULL REFERENCES tenants (id),
+    token_id     TEXT NOT NULL REFERENCES tokens (id),
+    role         TEXT NOT NULL CHECK (role IN ('viewer', 'uploader', 'admin')),
+    csrf_secret  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_token ON sessions (token_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+"#,
 ];
 
 /// PostgreSQL migration `n` (1-based) is `POSTGRES[n - 1]`: the same tables with PostgreSQL
@@ -118,6 +133,21 @@ CREATE TABLE audit_log (
     outcome      TEXT NOT NULL
 );
 CREATE INDEX audit_log_by_time ON audit_log (time);
+"#,
+    // 2: browser sessions of the web UI. Only the SHA-256 of a session id is kept; a session
+    // belongs to the token that opened it and ends with it.
+    r#"
+CREATE TABLE sessions (
+    id_hash      TEXT PRIMARY KEY,
+    tenant_id    BIGINT NOT NULL REFERENCES tenants (id),
+    token_id     TEXT NOT NULL REFERENCES tokens (id),
+    role         TEXT NOT NULL CHECK (role IN ('viewer', 'uploader', 'admin')),
+    csrf_secret  TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
+CREATE INDEX sessions_by_token ON sessions (token_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 "#,
 ];
 

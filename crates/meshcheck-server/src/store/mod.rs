@@ -223,6 +223,44 @@ pub struct ClusterSummary {
     pub history: Vec<ScorePoint>,
 }
 
+/// A browser session of the web UI, as created at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// SHA-256 of the session id (the cookie's value), lowercase hex.
+    pub id_hash: String,
+    pub tenant_id: i64,
+    pub token_id: String,
+    pub role: Role,
+    /// What the session's forms must carry (compared with what they send).
+    pub csrf_secret: String,
+    pub created_at: Micros,
+    pub expires_at: Micros,
+}
+
+/// A live session: unexpired, and its token not revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub tenant_id: i64,
+    pub tenant: String,
+    pub token_id: String,
+    pub role: Role,
+    pub csrf_secret: String,
+    pub expires_at: Micros,
+}
+
+/// Sessions of the web UI. Revoking a token ([`MetadataStore::revoke_token`]) deletes its
+/// sessions, and lookups refuse a revoked token's sessions as well, so one that slipped in
+/// between is dead too.
+pub trait SessionStore {
+    fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The live session with this id hash at `now`.
+    fn session(&self, id_hash: &str, now: Micros) -> StoreResult<Option<SessionRecord>>;
+    /// False when there was no such session.
+    fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Removes sessions expired at `now`; returns how many.
+    fn delete_expired_sessions(&self, now: Micros) -> StoreResult<usize>;
+}
+
 /// An audit log row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -230,7 +268,7 @@ pub struct AuditEntry {
     pub tenant_id: Option<i64>,
     pub token_id: Option<String>,
     /// `upload`, `download`, `delete`, `token-use`, `token-denied`, `create-token`,
-    /// `revoke-token`, `retention-delete`.
+    /// `revoke-token`, `retention-delete`, `login`, `logout`.
     pub action: String,
     pub snapshot_id: Option<String>,
     pub outcome: String,
@@ -267,13 +305,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The metadata operations the server needs. Tenant-scoped reads take the caller's tenant so
 /// that a handler cannot forget it; the few unscoped ones (`*_unscoped`, `pending_ids`) are for
 /// the worker and retention, which act on behalf of the server itself.
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore: SessionStore + Send + Sync + 'static {
     /// The tenant's id, creating the tenant when new.
     fn ensure_tenant(&self, name: &str, now: Micros) -> StoreResult<i64>;
     fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     fn list_tokens(&self) -> StoreResult<Vec<TokenRecord>>;
-    /// False when there is no such token; revoking twice keeps the first time.
+    /// False when there is no such token; revoking twice keeps the first time. The token's
+    /// sessions end.
     fn revoke_token(&self, id: &str, now: Micros) -> StoreResult<bool>;
     fn touch_token(&self, id: &str, now: Micros) -> StoreResult<()>;
 

@@ -221,6 +221,9 @@ impl PostgresStore {
     }
 }
 
+#[path = "postgres_sessions.rs"]
+mod sessions;
+
 impl Drop for PostgresStore {
     /// Closing a synchronous client blocks on its own runtime, which panics on a thread that
     /// drives async tasks (the server drops its store there): close them on a plain thread.
@@ -298,6 +301,7 @@ impl MetadataStore for PostgresStore {
             "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
             &[&id, &now],
         )?;
+        self.execute("DELETE FROM sessions WHERE token_id = $1", &[&id])?;
         Ok(exists)
     }
 

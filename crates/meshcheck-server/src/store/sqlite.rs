@@ -297,6 +297,9 @@ impl MetadataStore for SqliteStore {
                 params![id, now],
             )
             .map_err(|error| self.error(error))?;
+        connection
+            .execute("DELETE FROM sessions WHERE token_id = ?1", [id])
+            .map_err(|error| self.error(error))?;
         Ok(exists)
     }
 
@@ -540,6 +543,9 @@ impl MetadataStore for SqliteStore {
         )
     }
 }
+
+#[path = "sqlite_sessions.rs"]
+mod sessions;
 
 #[cfg(test)]
 #[path = "sqlite_tests.rs"]

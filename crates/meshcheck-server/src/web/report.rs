@@ -1,13 +1,13 @@
-//! `GET /snapshots/{id}`: the stored HTML report, served with the Content-Security-Policy the
+//! `GET /snapshots/{id}`: the stored HTML report (to a session or a bearer token), served with the Content-Security-Policy the
 //! page itself declares (hashes of its inline style and script), so nothing else can run.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::session::PageCaller;
 use crate::api::ApiError;
 use crate::api::snapshots::{find, require_done};
-use crate::auth::Caller;
 use crate::blobs::Blob;
 use crate::state::AppState;
 
@@ -31,10 +31,10 @@ pub fn declared_policy(html: &str) -> Option<&str> {
 
 pub async fn page(
     State(state): State<AppState>,
-    caller: Caller,
+    page_caller: PageCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let snapshot = find(&state, &caller, &id).await?;
+    let snapshot = find(&state, &page_caller.caller, &id).await?;
     require_done(&snapshot)?;
     let Some(html) = state
         .blobs

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod services;
+pub mod web;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
