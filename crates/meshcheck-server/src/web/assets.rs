@@ -1,5 +1,5 @@
-//! `/assets/portal.css` and `/assets/portal.js`, compiled into the binary: the pages load
-//! nothing from anywhere else.
+//! `/assets/portal.css`, `/assets/portal.js` and the icon, compiled into the binary: the pages
+//! load nothing from anywhere else.
 
 use std::sync::OnceLock;
 
@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 const PORTAL_STYLE: &str = include_str!("../../assets/portal.css");
 const PORTAL_SCRIPT: &str = include_str!("../../assets/portal.js");
+const ICON: &str = include_str!("../../assets/favicon.svg");
 
 /// The portal's style followed by the drift fragment's (scoped to `.drift`).
 fn stylesheet() -> &'static str {
@@ -33,4 +34,10 @@ pub async fn style() -> Response {
 
 pub async fn script() -> Response {
     asset("text/javascript; charset=utf-8", PORTAL_SCRIPT)
+}
+
+/// `/assets/favicon.svg`, and `/favicon.ico` for pages that do not name an icon (the stored
+/// reports): browsers ask for it on their own.
+pub async fn icon() -> Response {
+    asset("image/svg+xml", ICON)
 }

@@ -30,6 +30,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/snapshots/{id}/diff/{other}", get(drift::page))
         .route("/assets/portal.css", get(assets::style))
         .route("/assets/portal.js", get(assets::script))
+        .route("/assets/favicon.svg", get(assets::icon))
+        .route("/favicon.ico", get(assets::icon))
         .route_layer(from_fn(layout::html_errors))
         .route_layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

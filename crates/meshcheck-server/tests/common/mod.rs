@@ -2,7 +2,7 @@
 //! server on a loopback port, tokens, an HTTP client, and the storage backends the suite runs on
 //! (SQLite + local files, PostgreSQL + S3).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 pub mod services;
 pub mod web;
