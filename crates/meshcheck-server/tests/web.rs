@@ -383,6 +383,10 @@ async fn the_fleet_page_sorts_filters_and_pages_a_thousand_clusters() {
     let (status, html) = page(&client, &format!("{base}/?per_page=1000")).await;
     let elapsed = started.elapsed();
     assert_eq!(status, StatusCode::OK);
+    eprintln!(
+        "fleet page of {FLEET} rows: {elapsed:?}, {} bytes",
+        html.len()
+    );
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     let rows = fleet_rows(&html);
     let expected: Vec<String> = (0..FLEET).map(name).collect();
@@ -461,6 +465,42 @@ async fn the_fleet_page_sorts_filters_and_pages_a_thousand_clusters() {
             .all(|pair| istio(&pair[0]) <= istio(&pair[1]))
     );
     portal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_cookies_are_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = Stores::local(dir.path());
+    let token = stores.token("team-a", Role::Viewer);
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let mut config = stores.config();
+    config.tls_cert = Some(cert);
+    config.tls_key = Some(key);
+    let server = meshcheck_server::start(config).await.unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap()])
+        .resolve("localhost", server.local_addr())
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{}", server.local_addr().port());
+
+    let response = client.get(format!("{base}/login")).send().await.unwrap();
+    let login_cookie = set_cookie(response.headers(), "meshcheck_login").unwrap();
+    assert!(login_cookie.ends_with("; Secure"), "{login_cookie}");
+    let csrf = hidden(&response.text().await.unwrap(), "csrf");
+    let response = post_login(&client, &base, &token, &csrf).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session_cookie = set_cookie(response.headers(), "meshcheck_session").unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+        assert!(session_cookie.contains(flag), "{session_cookie}");
+    }
+    assert_eq!(page(&client, &format!("{base}/")).await.0, StatusCode::OK);
+    server.shutdown().await.unwrap();
 }
 
 on_each_backend!(signing_in_and_out_with_csrf_protection);
