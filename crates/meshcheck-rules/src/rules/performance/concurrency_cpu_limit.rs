@@ -3,9 +3,7 @@ use meshcheck_model::Mesh;
 
 use super::proxy::{
     concurrency_configured, effective_proxy_config, injected_concurrency, proxied_workloads,
-    proxy_resources,
 };
-use crate::rules::application::injector::injector_values;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -58,7 +56,6 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     if !concurrency_configured(mesh) {
         return;
     }
-    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
         let observed = &proxied.observed;
         let (concurrency, source) = match injected_concurrency(observed) {
@@ -71,7 +68,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if concurrency <= 0 {
             continue;
         }
-        let Some(limit) = proxy_resources(injector.as_ref(), observed).cpu_limit else {
+        let Some(limit) = &proxied.resources.cpu_limit else {
             continue;
         };
         let cores = limit.value.div_ceil(1000).max(1);

@@ -3,9 +3,7 @@ use meshcheck_model::{Kind, Mesh};
 
 use super::proxy::{
     concurrency_configured, effective_proxy_config, injected_concurrency, proxied_workloads,
-    proxy_resources,
 };
-use crate::rules::application::injector::injector_values;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -56,7 +54,6 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .iter()
         .filter_map(|node| node.allocatable_cpu_millis)
         .max();
-    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
         let observed = &proxied.observed;
         let source = match injected_concurrency(observed) {
@@ -70,7 +67,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let node = largest_node
             .map(|millis| format!(" (the largest node has {} cores)", (millis + 500) / 1000))
             .unwrap_or_default();
-        let resources = proxy_resources(injector.as_ref(), observed);
+        let resources = &proxied.resources;
         let consequence = match (&resources.cpu_limit, resources.known) {
             (Some(limit), _) => format!(
                 "one worker per node core{node}, all sharing the proxy's CPU limit of {}, so the container is throttled",

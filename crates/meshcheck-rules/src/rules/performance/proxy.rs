@@ -8,10 +8,12 @@ use meshcheck_model::ValueAt;
 use meshcheck_model::inventory::{bytes, cpu_millis};
 use meshcheck_model::selector::matches_labels;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use meshcheck_model::{Kind, Mesh, Resource, ResourceId};
 use serde_json::{Map, Value};
 
+use crate::rules::application::injector::injector_values;
 use crate::rules::application::workload::{Workload, WorkloadIndex, any_pod};
 
 /// One field of the effective proxy configuration and where it was set.
@@ -244,16 +246,20 @@ fn find_concurrency_setting(mesh: &Mesh) -> bool {
 
 /// A workload whose pods run an Istio proxy (sidecar or gateway), with the pod that shows what
 /// was actually injected when the input has one.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ProxiedWorkload<'a> {
     /// What findings point at (the controller, or a standalone Pod).
     pub workload: Workload<'a>,
     /// An injected Pod of the workload when the input has one, else the workload itself.
     pub observed: Workload<'a>,
+    /// The proxy's requests and limits ([`proxy_resources`] of `observed`), worked out once
+    /// for the several rules that read them.
+    pub resources: Arc<ProxyResources>,
 }
 
-/// The proxied workloads as (workload, observed pod) resource ids, computed once per run.
-struct ProxiedIds(Vec<(ResourceId, Option<ResourceId>)>);
+/// The proxied workloads as (workload, observed pod) resource ids with their proxy's
+/// resources, computed once per run.
+struct ProxiedIds(Vec<(ResourceId, Option<ResourceId>, Arc<ProxyResources>)>);
 
 fn find_proxied(mesh: &Mesh) -> ProxiedIds {
     let index = WorkloadIndex::new(mesh);
@@ -266,16 +272,19 @@ fn find_proxied(mesh: &Mesh) -> ProxiedIds {
             injected.entry(controller.id).or_insert(pod.id);
         }
     }
+    let injector = injector_values(mesh);
     ProxiedIds(
         index
             .workloads
             .iter()
             .filter(|workload| workload.in_mesh(mesh) && !mesh.pod_in_ambient(workload.resource))
             .map(|workload| {
-                (
-                    workload.resource.id,
-                    injected.get(&workload.resource.id).copied(),
-                )
+                let observed = injected.get(&workload.resource.id).copied();
+                let observed_workload = observed
+                    .map(|pod| Workload::of_pod(mesh.resource(pod)))
+                    .unwrap_or(*workload);
+                let resources = proxy_resources(injector.as_ref(), &observed_workload);
+                (workload.resource.id, observed, Arc::new(resources))
             })
             .collect(),
     )
@@ -292,13 +301,14 @@ pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
     mesh.derived(find_proxied)
         .0
         .iter()
-        .map(|&(workload, observed)| {
-            let workload = Workload::of_resource(mesh.resource(workload));
+        .map(|(workload, observed, resources)| {
+            let workload = Workload::of_resource(mesh.resource(*workload));
             ProxiedWorkload {
                 workload,
                 observed: observed
                     .map(|pod| Workload::of_pod(mesh.resource(pod)))
                     .unwrap_or(workload),
+                resources: resources.clone(),
             }
         })
         .collect()

@@ -1,9 +1,8 @@
 use meshcheck_model::{Kind, Mesh};
 
 use super::config_size::ConfigSizes;
-use super::proxy::{proxied_workloads, proxy_resources};
+use super::proxy::proxied_workloads;
 use super::stats::stats_for;
-use crate::rules::application::injector::injector_values;
 use crate::rules::application::workload::{WorkloadIndex, is_istio_component};
 use crate::{Sink, declare_rule};
 
@@ -58,13 +57,12 @@ fn mib(bytes: u64) -> String {
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let mut sizes = ConfigSizes::new(mesh);
     let index = WorkloadIndex::new(mesh);
-    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
         let workload = &proxied.workload;
         if is_istio_component(workload) {
             continue;
         }
-        let Some(limit) = proxy_resources(injector.as_ref(), &proxied.observed).memory_limit else {
+        let Some(limit) = &proxied.resources.memory_limit else {
             continue;
         };
         let path = workload.path(&["metadata"]);

@@ -1,7 +1,6 @@
 use meshcheck_model::{Kind, Mesh};
 
-use super::proxy::{proxied_workloads, proxy_resources};
-use crate::rules::application::injector::injector_values;
+use super::proxy::proxied_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -47,9 +46,8 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
-        let resources = proxy_resources(injector.as_ref(), &proxied.observed);
+        let resources = &proxied.resources;
         if !resources.known {
             continue;
         }
