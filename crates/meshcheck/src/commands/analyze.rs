@@ -165,6 +165,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             suppressions,
         },
         digest: false,
+        exit_after: true,
     };
     let Analysis {
         report, timings, ..
