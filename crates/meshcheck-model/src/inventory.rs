@@ -10,10 +10,10 @@ mod nodes;
 mod version;
 mod workload;
 
+pub(crate) use istio::ProxyFacts;
 pub use istio::{
     ControlPlane, DEFAULT_REVISION, GatewayRole, GatewayWorkload, NodeAgentKind, Proxy, ProxyKind,
     control_planes, gateway_role, gateways, is_istiod_labels, is_ztunnel, node_agents, proxies,
-    proxy_of,
 };
 pub use nodes::{NodeInfo, bytes, cpu_millis, nodes};
 pub use version::{Version, image_name, image_tag, image_version};
@@ -193,7 +193,7 @@ status:
         let kinds: Vec<(&str, ProxyKind, String)> = inventory
             .proxies
             .iter()
-            .map(|proxy| (proxy.pod.name(), proxy.kind, proxy.revision.clone()))
+            .map(|proxy| (proxy.pod.name(), proxy.kind, proxy.revision.to_owned()))
             .collect();
         assert_eq!(
             kinds,

@@ -89,6 +89,9 @@ pub struct Mesh {
     pub proxy_stats: Vec<ProxyStats>,
     /// Facts computed once per run and shared by the rules that need them.
     derived: DerivedCache,
+    /// Every pod's proxy (see [`crate::inventory::proxies`]): kept here rather than in
+    /// `derived` so that proxies can borrow the strings read once from the pods.
+    pub(crate) proxy_facts: std::sync::OnceLock<crate::inventory::ProxyFacts>,
 }
 
 impl Mesh {
@@ -229,6 +232,7 @@ impl Mesh {
             mesh_config,
             mesh_networks,
             derived: DerivedCache::default(),
+            proxy_facts: std::sync::OnceLock::new(),
         }
     }
 
@@ -236,6 +240,7 @@ impl Mesh {
     /// measuring repeated runs over one mesh).
     pub fn clear_derived(&mut self) {
         self.derived = DerivedCache::default();
+        self.proxy_facts = std::sync::OnceLock::new();
     }
 
     /// A fact derived from the whole mesh, built on first use and shared afterwards (see

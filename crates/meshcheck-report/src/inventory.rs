@@ -179,7 +179,7 @@ impl Inventory {
         let mut proxies = 0;
         for proxy in facts.proxies.iter().filter(|proxy| proxy.kind.is_envoy()) {
             proxies += 1;
-            revisions.insert(proxy.revision.clone());
+            revisions.insert(proxy.revision.to_owned());
             let version = version_text(proxy.version.as_ref(), Some(proxy.image))
                 .unwrap_or_else(|| "unknown".to_owned());
             *proxy_versions.entry(version).or_default() += 1;

@@ -340,7 +340,7 @@ pub struct Proxy<'m> {
     pub version: Option<Version>,
     /// The control-plane revision the proxy belongs to (`istio.io/rev` label, the injector's
     /// status annotation, or `default`).
-    pub revision: String,
+    pub revision: &'m str,
     /// The pod pins its image with `sidecar.istio.io/proxyImage`.
     pub pinned_image: bool,
     /// The `istio-init` container's image and version, when there is one.
@@ -382,7 +382,7 @@ pub fn is_ztunnel(pod: &Resource) -> bool {
 
 /// The proxy a pod runs, if any: its `istio-proxy` container (or native-sidecar init container)
 /// with a real image (not the `auto` placeholder of uninjected templates).
-pub fn proxy_of(pod: &Resource) -> Option<Proxy<'_>> {
+fn proxy_of(pod: &Resource) -> Option<ProxyFact> {
     if is_istiod_labels(pod.labels()) {
         return None;
     }
@@ -415,85 +415,65 @@ pub fn proxy_of(pod: &Resource) -> Option<Proxy<'_>> {
             None => ProxyKind::Sidecar,
         }
     };
-    let init_image = items(spec.get("initContainers"))
+    let init = items(spec.get("initContainers"))
         .enumerate()
         .find(|(_, container)| str_field(container, "name") == Some("istio-init"))
         .and_then(|(index, container)| {
             let image = str_field(container, "image")?;
-            Some((index, image, image_version(image)))
+            Some((index, image.to_owned(), image_version(image)))
         });
-    Some(Proxy {
-        pod,
+    Some(ProxyFact {
+        pod: pod.id,
         kind,
         container_field: field,
         container_index: index,
-        image,
+        image: image.to_owned(),
         version: image_version(image),
         revision: proxy_revision(pod),
         pinned_image: pod.annotation("sidecar.istio.io/proxyImage").is_some(),
-        init_image,
+        init,
     })
 }
 
 /// Every pod's proxy, in input order.
 pub fn proxies(mesh: &Mesh) -> Vec<Proxy<'_>> {
-    mesh.derived(|mesh| {
-        ProxyFacts(
-            mesh.of_kind(Kind::Pod)
-                .filter_map(proxy_of)
-                .map(|proxy| CachedProxy {
-                    pod: proxy.pod.id,
-                    kind: proxy.kind,
-                    container_field: proxy.container_field,
-                    container_index: proxy.container_index,
-                    version: proxy.version,
-                    revision: proxy.revision,
-                    pinned_image: proxy.pinned_image,
-                    init: proxy.init_image.map(|(index, _, version)| (index, version)),
-                })
-                .collect(),
-        )
-    })
-    .0
-    .iter()
-    .map(|cached| {
-        let pod = mesh.resource(cached.pod);
-        let image_at = |field: &str, index: usize| {
-            pod.spec()
-                .get(field)
-                .and_then(|containers| containers.get(index))
-                .and_then(|container| str_field(container, "image"))
-                .unwrap_or_default()
-        };
-        Proxy {
-            pod,
-            kind: cached.kind,
-            container_field: cached.container_field,
-            container_index: cached.container_index,
-            image: image_at(cached.container_field, cached.container_index),
-            version: cached.version.clone(),
-            revision: cached.revision.clone(),
-            pinned_image: cached.pinned_image,
-            init_image: cached.init.as_ref().map(|(index, version)| {
-                (*index, image_at("initContainers", *index), version.clone())
-            }),
-        }
-    })
-    .collect()
+    mesh.proxy_facts
+        .get_or_init(|| ProxyFacts(mesh.of_kind(Kind::Pod).filter_map(proxy_of).collect()))
+        .0
+        .iter()
+        .map(|fact| Proxy {
+            pod: mesh.resource(fact.pod),
+            kind: fact.kind,
+            container_field: fact.container_field,
+            container_index: fact.container_index,
+            image: &fact.image,
+            version: fact.version.clone(),
+            revision: &fact.revision,
+            pinned_image: fact.pinned_image,
+            init_image: fact
+                .init
+                .as_ref()
+                .map(|(index, image, version)| (*index, image.as_str(), version.clone())),
+        })
+        .collect()
 }
 
-/// Every proxy's facts, computed once per run (images are read back from the pod).
-struct ProxyFacts(Vec<CachedProxy>);
+/// Every proxy's facts, read from the pods once per run: rules then never walk a pod's JSON to
+/// find its proxy again.
+#[derive(Debug)]
+pub(crate) struct ProxyFacts(Vec<ProxyFact>);
 
-struct CachedProxy {
+#[derive(Debug)]
+pub(crate) struct ProxyFact {
     pod: ResourceId,
     kind: ProxyKind,
     container_field: &'static str,
     container_index: usize,
+    image: String,
     version: Option<Version>,
     revision: String,
     pinned_image: bool,
-    init: Option<(usize, Option<Version>)>,
+    init: Option<(usize, String, Option<Version>)>,
 }
 
 /// A per-node agent Istio runs as a DaemonSet.
