@@ -45,7 +45,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let proxies = proxies(mesh);
     let skewed = proxies.iter().filter_map(|proxy| {
         let version = proxy.version.as_ref()?;
-        let plane = plane_for(&planes, &proxy.revision)?;
+        let plane = plane_for(&planes, proxy.revision)?;
         let plane_version = plane.version.as_ref()?;
         if version.is_prerelease() || plane_version.is_prerelease() {
             return None;
@@ -55,7 +55,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     });
     for ((_, owner_kind, owner_name, (release, ahead)), group) in group_by_owner(skewed) {
         let proxy = group[0];
-        let plane = plane_for(&planes, &proxy.revision).expect("matched above");
+        let plane = plane_for(&planes, proxy.revision).expect("matched above");
         let plane_version = plane.version.as_ref().expect("matched above");
         let who = describe_group(&group, &owner_kind, &owner_name);
         let kind = proxy.kind.as_str();

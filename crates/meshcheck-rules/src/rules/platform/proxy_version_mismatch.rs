@@ -45,7 +45,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if proxy.pinned_image {
             return None;
         }
-        let plane = plane_for(&planes, &proxy.revision)?;
+        let plane = plane_for(&planes, proxy.revision)?;
         let plane_version = plane.version.as_ref()?;
         let mut differing = Vec::new();
         if let Some(version) = &proxy.version {
@@ -64,7 +64,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     });
     for ((_, owner_kind, owner_name, differing), group) in group_by_owner(mismatched) {
         let proxy = group[0];
-        let plane = plane_for(&planes, &proxy.revision).expect("matched above");
+        let plane = plane_for(&planes, proxy.revision).expect("matched above");
         let plane_version = plane.version.as_ref().expect("matched above");
         let index = if differing.starts_with("istio-init") {
             proxy

@@ -101,7 +101,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         }
     }
     for proxy in proxies(mesh) {
-        used.insert(resolve(&proxy.revision));
+        used.insert(resolve(proxy.revision));
     }
     // Ambient namespaces are served through ztunnel, which connects to one revision.
     let ambient = mesh
