@@ -87,17 +87,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         return;
     }
     // No istiod in the input: the proxies tell which Istio the mesh runs.
-    let mut by_minor: BTreeMap<(u32, u32), Vec<Proxy>> = BTreeMap::new();
+    // Per minor line: how many proxies, and the first one (named in the finding).
+    let mut by_minor: BTreeMap<(u32, u32), (usize, Proxy)> = BTreeMap::new();
     for proxy in proxies(mesh) {
         if let Some(version) = &proxy.version {
-            by_minor
-                .entry(version.minor_line())
-                .or_default()
-                .push(proxy);
+            by_minor.entry(version.minor_line()).or_insert((0, proxy)).0 += 1;
         }
     }
-    for proxies in by_minor.values() {
-        let first = &proxies[0];
+    for (count, first) in by_minor.values() {
         let version = first.version.as_ref().expect("grouped by version");
         let status = table.status(version, on);
         if let Some(text) = status_text(table, &version.minor_text(), &status, on) {
@@ -106,8 +103,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 first,
                 format!(
                     "{} data-plane prox{} (e.g. pod {}/{}) run Istio {}, and no istiod is in the input: {text}",
-                    proxies.len(),
-                    if proxies.len() == 1 { "y" } else { "ies" },
+                    count,
+                    if *count == 1 { "y" } else { "ies" },
                     first.pod.namespace,
                     first.pod.name(),
                     version.minor_text()

@@ -1,5 +1,6 @@
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use meshcheck_model::selector::{matches_labels, value_str};
 use serde_json::{Map, Value};
@@ -93,8 +94,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             || Action::of(policy) == Action::Allow && !rules(policy).any(matches_everything)
     };
     let mut mesh_wide = false;
-    let mut namespace_wide: HashSet<&str> = HashSet::new();
-    let mut by_first_label: HashMap<LabelKey, Vec<&Map<String, Value>>> = HashMap::new();
+    let mut namespace_wide: FxHashSet<&str> = FxHashSet::default();
+    let mut by_first_label: FxHashMap<LabelKey, Vec<&Map<String, Value>>> = FxHashMap::default();
     for (scope, policy) in &scoped {
         if matches!(scope, Scope::Targets(_)) || !protects(policy) {
             continue;

@@ -1,7 +1,7 @@
 use meshcheck_model::ValueAt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use meshcheck_model::selector::{matches_labels, value_text};
+use meshcheck_model::selector::value_text;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::{Map, Value};
 
@@ -69,55 +69,6 @@ fn deployment_in_mesh(mesh: &Mesh, deployment: &Resource) -> bool {
         .is_some_and(|namespace| namespace.label("istio-injection") == Some("enabled"))
 }
 
-/// A Service with its (non-empty) selector.
-type Selecting<'a> = (&'a Resource, &'a Map<String, Value>);
-
-/// Services indexed by (namespace, first selector key, value), so that a pod template finds the
-/// Services that may select it through its own labels.
-struct ServiceIndex<'a> {
-    by_first_pair: HashMap<(&'a str, &'a str, String), Vec<Selecting<'a>>>,
-}
-
-impl<'a> ServiceIndex<'a> {
-    fn build(mesh: &'a Mesh) -> ServiceIndex<'a> {
-        let mut by_first_pair: HashMap<_, Vec<_>> = HashMap::new();
-        for service in mesh.of_kind(Kind::Service) {
-            let Some(selector) = service.spec().get("selector").and_then(Value::as_object) else {
-                continue;
-            };
-            let Some((key, value)) = selector.iter().next() else {
-                continue;
-            };
-            by_first_pair
-                .entry((service.namespace.as_str(), key.as_str(), value_text(value)))
-                .or_default()
-                .push((service, selector));
-        }
-        ServiceIndex { by_first_pair }
-    }
-
-    /// Services of `namespace` with a non-empty selector matching `labels`, in input order.
-    fn selecting(&self, namespace: &str, labels: &Map<String, Value>) -> Vec<&'a Resource> {
-        let mut found: Vec<&Resource> = Vec::new();
-        for (key, value) in labels {
-            let Some(candidates) =
-                self.by_first_pair
-                    .get(&(namespace, key.as_str(), value_text(value)))
-            else {
-                continue;
-            };
-            for (service, selector) in candidates {
-                if matches_labels(selector, labels)
-                    && !found.iter().any(|known| std::ptr::eq(*known, *service))
-                {
-                    found.push(service);
-                }
-            }
-        }
-        found
-    }
-}
-
 fn full_name(service: &Resource) -> String {
     format!("{}/{}", service.namespace, service.name())
 }
@@ -131,7 +82,6 @@ fn port_number(port: &Value) -> i64 {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let index = ServiceIndex::build(mesh);
     let empty = Map::new();
     for deployment in mesh.of_kind(Kind::Deployment) {
         if deployment.label("gateway.istio.io/managed") == Some("istio.io-mesh-controller")
@@ -144,7 +94,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .at("/template/metadata/labels")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let services = index.selecting(&deployment.namespace, labels);
+        let services = mesh.services_selecting_labels(&deployment.namespace, labels);
         if services.is_empty() {
             continue;
         }
