@@ -4,7 +4,7 @@
 
 use meshcheck_model::ValueAt;
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+use meshcheck_model::{Kind, Mesh, Resource, ResourceId, items, str_field, strings};
 use serde_json::{Map, Value};
 
 use crate::rules::istio::virtualservice::util::{gateways, short_or_full_name};
@@ -170,16 +170,30 @@ fn egress_labels(labels: &Map<String, Value>) -> bool {
     })
 }
 
+/// The egress gateway workloads of the input (pods or pod templates), found once per run for
+/// the rules that ask.
+struct EgressGateways(Vec<ResourceId>);
+
 /// The egress gateway workloads of the input (pods or pod templates), by their labels.
 pub(crate) fn egress_gateway_labels(mesh: &Mesh) -> Vec<&Map<String, Value>> {
-    workloads(mesh)
-        .into_iter()
-        .chain(
-            mesh.of_kind(Kind::Pod)
-                .map(crate::rules::security::workloads::pod_workload),
+    let found = mesh.derived(|mesh| {
+        EgressGateways(
+            workloads(mesh)
+                .into_iter()
+                .chain(
+                    mesh.of_kind(Kind::Pod)
+                        .map(crate::rules::security::workloads::pod_workload),
+                )
+                .filter(|workload| egress_labels(workload.labels()))
+                .map(|workload| workload.resource.id)
+                .collect(),
         )
-        .map(|workload| workload.labels())
-        .filter(|labels| egress_labels(labels))
+    });
+    found
+        .0
+        .iter()
+        .filter_map(|&id| mesh.resource(id).pod_template())
+        .map(|pod| pod.labels)
         .collect()
 }
 

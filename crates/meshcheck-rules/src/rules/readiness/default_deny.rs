@@ -63,13 +63,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     {
         return;
     }
+    let denying: std::collections::HashSet<&str> = policies
+        .iter()
+        .filter(|policy| is_default_deny(policy))
+        .map(|policy| policy.namespace.as_str())
+        .collect();
     let open: Vec<String> = application_namespaces(mesh)
         .into_iter()
-        .filter(|namespace| {
-            !policies
-                .iter()
-                .any(|policy| policy.namespace == *namespace && is_default_deny(policy))
-        })
+        .filter(|namespace| !denying.contains(namespace.as_str()))
         .collect();
     if open.is_empty() {
         return;
