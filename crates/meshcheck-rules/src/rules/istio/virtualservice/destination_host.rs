@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use meshcheck_model::hosts::{HostPort, to_fqdn};
+use meshcheck_model::hosts::{CLUSTER_DOMAIN, HostPort};
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
 
 use super::util::{
@@ -104,14 +104,17 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .into_iter()
             .chain(mirror_destinations(spec));
         for destination in destinations {
-            let path = destination.path();
-            let path = as_path(&path);
             let host = destination.host();
-            if default_ingress.as_deref() == Some(to_fqdn(&vs.namespace, host).as_str()) {
-                check_port(sink, vs, &destination, &path, &default_ingress_ports);
+            if default_ingress
+                .as_deref()
+                .is_some_and(|ingress| names_fqdn(ingress, &vs.namespace, host))
+            {
+                check_port(sink, vs, &destination, &default_ingress_ports);
                 continue;
             }
             let Some(target) = mesh.hosts.lookup(&vs.namespace, &export_to, host) else {
+                let path = destination.path();
+                let path = as_path(&path);
                 let what = if destination.is_mirror() {
                     "mirror host"
                 } else {
@@ -129,7 +132,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 );
                 continue;
             };
-            check_port(sink, vs, &destination, &path, &target.ports);
+            check_port(sink, vs, &destination, &target.ports);
         }
 
         if gateways(vs).is_empty() {
@@ -145,9 +148,12 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 let host = destination
                     .and_then(|d| str_field(d, "host"))
                     .unwrap_or_default();
+                let Some(routed) = subset_routes.get(host) else {
+                    continue;
+                };
                 let rule_text = rule.to_string();
                 let index_text = index.to_string();
-                for (other, subset) in subset_routes.get(host).into_iter().flatten() {
+                for (other, subset) in routed {
                     sink.istio(
                         "IST0140",
                         vs,
@@ -163,13 +169,20 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
 }
 
-fn check_port(
-    sink: &mut Sink,
-    vs: &Resource,
-    destination: &Destination<'_>,
-    path: &[&str],
-    ports: &[HostPort],
-) {
+/// Whether `host`, as written in a VirtualService of `namespace`, names `fqdn` (without building
+/// the FQDN of every destination).
+fn names_fqdn(fqdn: &str, namespace: &str, host: &str) -> bool {
+    if host.starts_with('*') || host.contains('.') {
+        return fqdn == host;
+    }
+    fqdn.strip_prefix(host)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_prefix(namespace))
+        .and_then(|rest| rest.strip_prefix('.'))
+        == Some(CLUSTER_DOMAIN)
+}
+
+fn check_port(sink: &mut Sink, vs: &Resource, destination: &Destination<'_>, ports: &[HostPort]) {
     let host = destination.host();
     match destination.port() {
         None => {
@@ -179,7 +192,7 @@ fn check_port(
                 sink.istio(
                     "IST0112",
                     vs,
-                    path,
+                    &as_path(&destination.path()),
                     format!(
                         "This VirtualService routes to service {host:?} ({}), which exposes several ports [{}]: set port.number in the destination to pick one.",
                         destination.location(),
@@ -193,7 +206,7 @@ fn check_port(
                 sink.istio(
                     "IST0101",
                     vs,
-                    path,
+                    &as_path(&destination.path()),
                     format!(
                         "Referenced host:port not found: \"{host}:{number}\" ({}): the host exposes no port {number}.",
                         destination.location()
@@ -201,5 +214,21 @@ fn check_port(
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_fqdn;
+
+    #[test]
+    fn short_and_full_hosts_name_the_ingress_fqdn() {
+        let fqdn = "istio-ingressgateway.istio-system.svc.cluster.local";
+        assert!(names_fqdn(fqdn, "istio-system", "istio-ingressgateway"));
+        assert!(!names_fqdn(fqdn, "default", "istio-ingressgateway"));
+        assert!(names_fqdn(fqdn, "default", fqdn));
+        assert!(!names_fqdn(fqdn, "istio-system", "istio-ingress"));
+        assert!(!names_fqdn(fqdn, "istio", "istio-ingressgateway"));
+        assert!(!names_fqdn(fqdn, "default", "*.svc.cluster.local"));
     }
 }

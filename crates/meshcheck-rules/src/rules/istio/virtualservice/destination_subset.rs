@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
@@ -44,7 +44,7 @@ declare_rule! {
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     // (namespace, name, subset) for every subset a DestinationRule defines.
-    let mut defined: HashSet<(&str, &str, &str)> = HashSet::new();
+    let mut defined: FxHashSet<(&str, &str, &str)> = FxHashSet::default();
     for rule in mesh.of_kind(Kind::DestinationRule) {
         let host = str_field(rule.spec(), "host").unwrap_or_default();
         let (namespace, name) = resource_name_from_host(&rule.namespace, host);
