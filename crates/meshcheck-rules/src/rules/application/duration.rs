@@ -1,14 +1,28 @@
 //! Istio durations (`timeout: 1.5s`, `perTryTimeout: 300ms`, `interval: 1m`): Go's
 //! `time.ParseDuration` syntax, which Istio's validation accepts (and protobuf's `<seconds>s`).
 
-/// Seconds in a duration, or `None` when the text is not a duration.
+/// Seconds in a duration that may not be negative (a route `timeout`, a `perTryTimeout`), or
+/// `None` when the text is not such a duration.
 pub(crate) fn seconds(text: &str) -> Option<f64> {
     let text = text.trim();
-    if text == "0" {
+    if text.starts_with('-') {
+        return None;
+    }
+    signed_seconds(text)
+}
+
+/// Go's `time.ParseDuration`: an optional sign, then `0` or one or more `<number><unit>` runs
+/// (`1.5s`, `1m30s`, `-300ms`). Seconds, negative after a `-`; `None` when the text is not a
+/// duration.
+pub(crate) fn signed_seconds(text: &str) -> Option<f64> {
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
         return Some(0.0);
     }
-    let mut rest = text.strip_prefix('+').unwrap_or(text);
-    if rest.is_empty() || rest.starts_with('-') {
+    if rest.is_empty() {
         return None;
     }
     let mut total = 0.0;
@@ -33,7 +47,7 @@ pub(crate) fn seconds(text: &str) -> Option<f64> {
         total += number * scale;
         rest = &rest[unit_end..];
     }
-    Some(total)
+    Some(if negative { -total } else { total })
 }
 
 /// A duration as written back in messages: `1.5s`, `300ms`, `2m`.
@@ -62,6 +76,13 @@ mod tests {
         assert_eq!(seconds("-1s"), None);
         assert_eq!(seconds("abc"), None);
         assert_eq!(seconds(""), None);
+        assert_eq!(seconds(" 2s "), Some(2.0));
+        assert_eq!(signed_seconds("-1m30s"), Some(-90.0));
+        assert_eq!(signed_seconds("+5s"), Some(5.0));
+        assert_eq!(signed_seconds("-0"), Some(0.0));
+        assert_eq!(signed_seconds("-"), None);
+        assert_eq!(signed_seconds("5"), None);
+        assert_eq!(signed_seconds("5x"), None);
         assert_eq!(show(90.0), "90s");
         assert_eq!(show(120.0), "2m");
         assert_eq!(show(0.25), "250ms");

@@ -8,6 +8,8 @@ use ipnet::IpNet;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::rules::application::duration::signed_seconds;
+
 /// Checks `value` for annotation `name`; `Err` holds the problem. Annotations without a known
 /// format are accepted.
 pub(crate) fn validate(name: &str, value: &str) -> Option<Result<(), String>> {
@@ -151,39 +153,6 @@ fn quantity(value: &str) -> Result<(), String> {
     }
 }
 
-/// A Go/protobuf duration (`5s`, `1m30s`, `1.5h`) as seconds.
-fn duration_seconds(text: &str) -> Option<f64> {
-    let mut rest = text.strip_prefix('-').unwrap_or(text);
-    if rest == "0" {
-        return Some(0.0);
-    }
-    let mut total = 0.0;
-    let mut any = false;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * scale;
-        any = true;
-    }
-    any.then_some(total)
-}
-
 /// `host:port` with a port in range and a host that is a DNS name or an IP address.
 fn proxy_address(address: &str) -> Result<(), String> {
     let (host, port) = match address.strip_prefix('[') {
@@ -265,7 +234,7 @@ fn proxy_config(value: &str) -> Result<(), String> {
         problems.push(format!("invalid statsd udp address {address:?}: {problem}"));
     }
     if let Some(drain) = config.get("drainDuration") {
-        match drain.as_str().and_then(duration_seconds) {
+        match drain.as_str().and_then(signed_seconds) {
             None => problems.push(format!("invalid drain duration: {drain}")),
             Some(seconds) if seconds < 0.001 => {
                 problems.push("invalid drain duration: duration must be at least 1ms".to_owned())
@@ -368,6 +337,8 @@ mod tests {
             "concurrency: 2\ndrainDuration: 10s"
         ));
         assert!(!ok("proxy.istio.io/config", "drainDuration: 1.5s"));
+        assert!(!ok("proxy.istio.io/config", "drainDuration: -5s"));
+        assert!(!ok("proxy.istio.io/config", "drainDuration: soon"));
         assert!(!ok("proxy.istio.io/config", "discoveryAddress: istiod"));
         assert!(ok(
             "proxy.istio.io/config",
