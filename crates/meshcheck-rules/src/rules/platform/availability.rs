@@ -25,6 +25,27 @@ pub fn replica_problem(workload: &Workload, mesh: &Mesh) -> Option<String> {
     })
 }
 
+/// [`replica_problem`] with the controller to report it on.
+pub fn replica_problem_with_controller<'m>(
+    workload: &Workload<'m>,
+    mesh: &'m Mesh,
+) -> Option<(&'m Resource, String)> {
+    Some((workload.controller?, replica_problem(workload, mesh)?))
+}
+
+/// Why the workload is not highly available: too few replicas ([`replica_problem`]), then a
+/// missing or eviction-blocking disruption budget ([`budget_problem`]). Empty when it is, or
+/// when it has no controller.
+pub fn high_availability_problems(workload: &Workload, mesh: &Mesh) -> Vec<String> {
+    [
+        replica_problem(workload, mesh),
+        budget_problem(workload, mesh).map(|(problem, _)| problem),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// An integer or percentage field of a budget (`1`, `"50%"`).
 fn budget_value(spec: &Value, field: &str) -> Option<(f64, bool)> {
     match spec.get(field)? {

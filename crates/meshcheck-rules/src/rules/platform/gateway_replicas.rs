@@ -1,7 +1,7 @@
 use meshcheck_model::inventory::gateways;
 use meshcheck_model::{Kind, Mesh};
 
-use super::availability::replica_problem;
+use super::availability::replica_problem_with_controller;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -37,11 +37,9 @@ declare_rule! {
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     for gateway in gateways(mesh) {
-        if let Some(problem) = replica_problem(&gateway.workload, mesh) {
-            let controller = gateway
-                .workload
-                .controller
-                .expect("judged only with a controller");
+        if let Some((controller, problem)) =
+            replica_problem_with_controller(&gateway.workload, mesh)
+        {
             sink.report(
                 controller,
                 &["spec", "replicas"],

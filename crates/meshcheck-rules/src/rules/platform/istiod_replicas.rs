@@ -1,7 +1,7 @@
 use meshcheck_model::inventory::control_planes;
 use meshcheck_model::{Kind, Mesh};
 
-use super::availability::replica_problem;
+use super::availability::replica_problem_with_controller;
 use super::common::describe_plane;
 use crate::{Sink, declare_rule};
 
@@ -44,11 +44,8 @@ declare_rule! {
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     for plane in control_planes(mesh) {
-        if let Some(problem) = replica_problem(&plane.workload, mesh) {
-            let controller = plane
-                .workload
-                .controller
-                .expect("judged only with a controller");
+        if let Some((controller, problem)) = replica_problem_with_controller(&plane.workload, mesh)
+        {
             sink.report(
                 controller,
                 &["spec", "replicas"],

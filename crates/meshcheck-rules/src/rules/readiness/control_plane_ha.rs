@@ -1,7 +1,7 @@
 use meshcheck_model::inventory::control_planes;
 use meshcheck_model::{Kind, Mesh};
 
-use crate::rules::platform::availability::{budget_problem, replica_problem};
+use crate::rules::platform::availability::high_availability_problems;
 use crate::rules::platform::common::describe_plane;
 use crate::{Sink, declare_rule};
 
@@ -41,13 +41,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let Some(controller) = plane.workload.controller else {
             continue;
         };
-        let problems: Vec<String> = [
-            replica_problem(&plane.workload, mesh),
-            budget_problem(&plane.workload, mesh).map(|(problem, _)| problem),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let problems = high_availability_problems(&plane.workload, mesh);
         if problems.is_empty() {
             continue;
         }

@@ -1,7 +1,7 @@
 use meshcheck_model::inventory::{GatewayRole, gateways};
 use meshcheck_model::{Kind, Mesh};
 
-use crate::rules::platform::availability::{budget_problem, replica_problem, spread_problem};
+use crate::rules::platform::availability::{high_availability_problems, spread_problem};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -44,17 +44,12 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let Some(controller) = workload.controller else {
             continue;
         };
-        let co_located = spread_problem(workload, mesh)
-            .filter(|(_, co_located)| *co_located)
-            .map(|(problem, _)| problem);
-        let problems: Vec<String> = [
-            replica_problem(workload, mesh),
-            budget_problem(workload, mesh).map(|(problem, _)| problem),
-            co_located,
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let mut problems = high_availability_problems(workload, mesh);
+        problems.extend(
+            spread_problem(workload, mesh)
+                .filter(|(_, co_located)| *co_located)
+                .map(|(problem, _)| problem),
+        );
         if problems.is_empty() {
             continue;
         }
