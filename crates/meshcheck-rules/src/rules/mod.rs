@@ -3,6 +3,7 @@
 use crate::Rule;
 
 pub mod application;
+pub(crate) mod controllers;
 pub mod ingress_egress;
 pub mod istio;
 pub mod performance;

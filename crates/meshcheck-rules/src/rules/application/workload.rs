@@ -7,8 +7,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
-use meshcheck_model::{Kind, Mesh, PodTemplate, Resource, ResourceId, items, str_field};
+use meshcheck_model::{Kind, Mesh, PodTemplate, Resource, ResourceId};
 use serde_json::{Map, Value};
+
+use crate::rules::controllers::{
+    CONTROLLER_KINDS, controller_kind, generating_controller, listed_owner, owner_references,
+};
 
 /// Controllers whose pod template sits at `spec.template`.
 const TEMPLATE_CONTROLLERS: [Kind; 5] = [
@@ -105,19 +109,7 @@ impl<'a> Workload<'a> {
 /// Whether a ReplicaSet or Job is owned by a controller that is itself in the input (its template
 /// would be reported twice otherwise).
 fn owned_by_listed_controller(mesh: &Mesh, resource: &Resource) -> bool {
-    items(resource.metadata().get("ownerReferences")).any(|owner| {
-        let kind = match str_field(owner, "kind") {
-            Some("Deployment") => Kind::Deployment,
-            Some("CronJob") => Kind::CronJob,
-            _ => return false,
-        };
-        mesh.get(
-            kind,
-            &resource.namespace,
-            str_field(owner, "name").unwrap_or_default(),
-        )
-        .is_some()
-    })
+    listed_owner(mesh, resource, &[Kind::Deployment, Kind::CronJob]).is_some()
 }
 
 /// The controller in the input that a Pod belongs to: its owner (through a ReplicaSet to the
@@ -128,42 +120,21 @@ fn owner_of<'a>(
     controllers: &NamespaceControllers<'a>,
     pod: &Resource,
 ) -> Option<&'a Resource> {
-    for owner in items(pod.metadata().get("ownerReferences")) {
-        let name = str_field(owner, "name").unwrap_or_default();
-        let kind = match str_field(owner, "kind") {
-            Some("ReplicaSet") => Kind::ReplicaSet,
-            Some("StatefulSet") => Kind::StatefulSet,
-            Some("DaemonSet") => Kind::DaemonSet,
-            Some("Job") => Kind::Job,
-            _ => continue,
+    for (kind, name) in owner_references(pod) {
+        let Some(kind) = controller_kind(kind).filter(|kind| {
+            matches!(
+                kind,
+                Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet | Kind::Job
+            )
+        }) else {
+            continue;
         };
         if let Some(owner) = mesh.get(kind, &pod.namespace, name) {
-            let parent = items(owner.metadata().get("ownerReferences")).find_map(|parent| {
-                let kind = match str_field(parent, "kind") {
-                    Some("Deployment") => Kind::Deployment,
-                    Some("CronJob") => Kind::CronJob,
-                    _ => return None,
-                };
-                mesh.get(
-                    kind,
-                    &pod.namespace,
-                    str_field(parent, "name").unwrap_or_default(),
-                )
-            });
+            let parent = listed_owner(mesh, owner, &[Kind::Deployment, Kind::CronJob]);
             return Some(parent.unwrap_or(owner));
         }
-        // A ReplicaSet is named `<deployment>-<hash>`, a CronJob's Job `<cronjob>-<time>`.
-        if let Some((prefix, _)) = name.rsplit_once('-') {
-            let parent_kind = if kind == Kind::ReplicaSet {
-                Kind::Deployment
-            } else if kind == Kind::Job {
-                Kind::CronJob
-            } else {
-                continue;
-            };
-            if let Some(parent) = mesh.get(parent_kind, &pod.namespace, prefix) {
-                return Some(parent);
-            }
+        if let Some(parent) = generating_controller(mesh, &pod.namespace, kind, name) {
+            return Some(parent);
         }
     }
     // A Pod with owners outside the input belongs to something meshcheck does not see.
@@ -267,14 +238,7 @@ impl WorkloadIds {
     fn build(mesh: &Mesh) -> WorkloadIds {
         let controllers = WorkloadIds::controllers_by_namespace(mesh);
         let mut workloads = Vec::new();
-        for kind in [
-            Kind::Deployment,
-            Kind::StatefulSet,
-            Kind::DaemonSet,
-            Kind::ReplicaSet,
-            Kind::Job,
-            Kind::CronJob,
-        ] {
+        for kind in CONTROLLER_KINDS {
             for resource in mesh.of_kind(kind) {
                 if matches!(kind, Kind::ReplicaSet | Kind::Job)
                     && owned_by_listed_controller(mesh, resource)
@@ -343,19 +307,12 @@ pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
 /// Whether any pod template or Pod of the input satisfies `wanted`: a cheap first pass that lets a rule skip building the [`WorkloadIndex`] when nothing
 /// it looks for is present.
 pub(crate) fn any_pod(mesh: &Mesh, wanted: impl Fn(&PodTemplate<'_>) -> bool) -> bool {
-    [
-        Kind::Deployment,
-        Kind::StatefulSet,
-        Kind::DaemonSet,
-        Kind::ReplicaSet,
-        Kind::Job,
-        Kind::CronJob,
-        Kind::Pod,
-    ]
-    .into_iter()
-    .flat_map(|kind| mesh.of_kind(kind))
-    .filter_map(Resource::pod_template)
-    .any(wanted)
+    CONTROLLER_KINDS
+        .into_iter()
+        .chain([Kind::Pod])
+        .flat_map(|kind| mesh.of_kind(kind))
+        .filter_map(Resource::pod_template)
+        .any(wanted)
 }
 
 /// The workloads whose pods run (or will run) with an Istio sidecar, leaving out Istio's own

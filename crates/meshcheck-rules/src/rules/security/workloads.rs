@@ -13,6 +13,9 @@ use meshcheck_model::{
 use serde_json::{Map, Value};
 
 use super::authz::Scope;
+use crate::rules::controllers::{
+    CONTROLLER_KINDS, controller_kind, generating_controller, owner_references,
+};
 
 /// Whether the input shows the mesh's control plane, so that the absence of a mesh-wide object
 /// (a root-namespace PeerAuthentication, say) means it does not exist rather than that it was not
@@ -137,28 +140,19 @@ impl<'a> Workload<'a> {
 /// it): its owner, or for ReplicaSets and Jobs the Deployment or CronJob that generated that
 /// owner (`<deployment>-<hash>`, `<cronjob>-<schedule time>`).
 fn controller_in_input(mesh: &Mesh, resource: &Resource) -> bool {
-    items(resource.metadata().get("ownerReferences")).any(|owner| {
-        let (Some(kind), Some(name)) = (str_field(owner, "kind"), str_field(owner, "name")) else {
+    owner_references(resource).any(|(kind, name)| {
+        let Some(kind) = controller_kind(kind) else {
             return false;
         };
         let namespace = resource.namespace.as_str();
-        let generated_by = |parent: Kind| {
-            name.rsplit_once('-').is_some_and(|(prefix, suffix)| {
-                !suffix.is_empty() && mesh.get(parent, namespace, prefix).is_some()
-            })
-        };
+        let owner = mesh.get(kind, namespace, name);
+        let generated = || generating_controller(mesh, namespace, kind, name).is_some();
         match kind {
-            "ReplicaSet" => {
-                mesh.get(Kind::ReplicaSet, namespace, name)
-                    .is_some_and(|set| !controller_in_input(mesh, set))
-                    || generated_by(Kind::Deployment)
+            Kind::ReplicaSet => {
+                owner.is_some_and(|set| !controller_in_input(mesh, set)) || generated()
             }
-            "Job" => mesh.get(Kind::Job, namespace, name).is_some() || generated_by(Kind::CronJob),
-            "StatefulSet" => mesh.get(Kind::StatefulSet, namespace, name).is_some(),
-            "DaemonSet" => mesh.get(Kind::DaemonSet, namespace, name).is_some(),
-            "Deployment" => mesh.get(Kind::Deployment, namespace, name).is_some(),
-            "CronJob" => mesh.get(Kind::CronJob, namespace, name).is_some(),
-            _ => false,
+            Kind::Job => owner.is_some() || generated(),
+            _ => owner.is_some(),
         }
     })
 }
@@ -168,14 +162,7 @@ struct WorkloadIds(Vec<ResourceId>);
 
 fn find_workloads(mesh: &Mesh) -> WorkloadIds {
     let mut found = Vec::new();
-    for kind in [
-        Kind::Deployment,
-        Kind::StatefulSet,
-        Kind::DaemonSet,
-        Kind::ReplicaSet,
-        Kind::Job,
-        Kind::CronJob,
-    ] {
+    for kind in CONTROLLER_KINDS {
         for resource in mesh.of_kind(kind) {
             if !controller_in_input(mesh, resource)
                 && resource.pod_template().is_some_and(|pod| pod.present)
