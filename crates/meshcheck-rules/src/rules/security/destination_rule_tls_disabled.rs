@@ -1,9 +1,7 @@
 use meshcheck_model::{Kind, Mesh};
 
-use super::destination_tls::{TlsMode, mesh_services, server_mode, service_list, tls_settings};
-use super::mtls::{MtlsMode, PeerAuthentications};
-use super::workloads::WorkloadIndex;
-use crate::{Severity, Sink, declare_rule};
+use super::destination_tls::{TlsMode, each_mesh_tls_setting, service_list};
+use crate::{Sink, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -50,62 +48,32 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let index = WorkloadIndex::new(mesh);
-    let policies = PeerAuthentications::new(mesh);
-    for rule in mesh.of_kind(Kind::DestinationRule) {
-        let settings = tls_settings(rule);
-        if !settings
-            .iter()
-            .any(|setting| setting.mode == Some(TlsMode::Disable))
-        {
-            continue;
-        }
-        let services = mesh_services(mesh, &index, rule);
-        if services.is_empty() {
-            continue;
-        }
-        for setting in settings
-            .iter()
-            .filter(|setting| setting.mode == Some(TlsMode::Disable))
-        {
-            let strict = services.iter().find_map(|service| {
-                server_mode(mesh, &index, &policies, service, setting.port)
-                    .filter(|effective| effective.mode == MtlsMode::Strict)
-                    .map(|effective| (service, effective))
-            });
-            let consequence = match &strict {
-                Some((service, effective)) => format!(
-                    "; {}.{} requires mutual TLS ({}), so these connections fail",
-                    service.name(),
-                    service.namespace,
-                    effective.origin()
-                ),
-                None => ": the traffic is sent in plaintext, unauthenticated".to_owned(),
-            };
-            let path = setting.path();
-            let mut mode_path = path.clone();
-            mode_path.push("mode");
-            let finding = sink.report(
-                rule,
-                &mode_path,
-                format!(
-                    "DestinationRule {}/{} disables TLS ({}) towards mesh workloads of {}{consequence}",
-                    rule.namespace,
-                    rule.name(),
-                    setting.describe(),
-                    service_list(&services)
-                ),
+    each_mesh_tls_setting(
+        mesh,
+        |mode| mode == Some(TlsMode::Disable),
+        |found| {
+            let consequence = found.consequence(
+                "mutual TLS",
+                ": the traffic is sent in plaintext, unauthenticated",
             );
-            if strict.is_some() {
-                finding.severity(Severity::Error);
-            }
-        }
-    }
+            found.report(
+            sink,
+            format!(
+                "DestinationRule {}/{} disables TLS ({}) towards mesh workloads of {}{consequence}",
+                found.rule.namespace,
+                found.rule.name(),
+                found.setting.describe(),
+                service_list(found.services)
+            ),
+        );
+        },
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Severity;
     use crate::testing::check;
 
     const SERVICE: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio-injection: enabled}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: cart, namespace: shop}\nspec: {selector: {app: cart}, ports: [{name: http, port: 80, targetPort: 8080}]}\n";

@@ -1,9 +1,7 @@
 use meshcheck_model::{Kind, Mesh};
 
-use super::destination_tls::{TlsMode, mesh_services, server_mode, service_list, tls_settings};
-use super::mtls::{MtlsMode, PeerAuthentications};
-use super::workloads::WorkloadIndex;
-use crate::{Severity, Sink, declare_rule};
+use super::destination_tls::{TlsMode, each_mesh_tls_setting, service_list};
+use crate::{Sink, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -52,53 +50,27 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let index = WorkloadIndex::new(mesh);
-    let policies = PeerAuthentications::new(mesh);
-    let originates =
-        |mode: Option<TlsMode>| matches!(mode, Some(TlsMode::Simple | TlsMode::Mutual));
-    for rule in mesh.of_kind(Kind::DestinationRule) {
-        let settings = tls_settings(rule);
-        if !settings.iter().any(|setting| originates(setting.mode)) {
-            continue;
-        }
-        let services = mesh_services(mesh, &index, rule);
-        if services.is_empty() {
-            continue;
-        }
-        for setting in settings.iter().filter(|setting| originates(setting.mode)) {
-            let mode = setting.mode.map(TlsMode::as_str).unwrap_or_default();
-            let strict = services.iter().find_map(|service| {
-                server_mode(mesh, &index, &policies, service, setting.port)
-                    .filter(|effective| effective.mode == MtlsMode::Strict)
-                    .map(|effective| (service, effective))
-            });
-            let consequence = match &strict {
-                Some((service, effective)) => format!(
-                    "; {}.{} requires Istio mutual TLS ({}), so these connections fail",
-                    service.name(),
-                    service.namespace,
-                    effective.origin()
-                ),
-                None => ": the server sidecar sees no Istio identity and passes the connection through as plain TCP".to_owned(),
-            };
-            let mut mode_path = setting.path();
-            mode_path.push("mode");
-            let finding = sink.report(
-                rule,
-                &mode_path,
-                format!(
-                    "DestinationRule {}/{} originates TLS mode {mode} ({}) towards mesh workloads of {} instead of ISTIO_MUTUAL{consequence}",
-                    rule.namespace,
-                    rule.name(),
-                    setting.describe(),
-                    service_list(&services)
-                ),
-            );
-            if strict.is_some() {
-                finding.severity(Severity::Error);
-            }
-        }
-    }
+    each_mesh_tls_setting(
+        mesh,
+        |mode| matches!(mode, Some(TlsMode::Simple | TlsMode::Mutual)),
+        |found| {
+            let mode = found.setting.mode.map(TlsMode::as_str).unwrap_or_default();
+            let consequence = found.consequence(
+            "Istio mutual TLS",
+            ": the server sidecar sees no Istio identity and passes the connection through as plain TCP",
+        );
+            found.report(
+            sink,
+            format!(
+                "DestinationRule {}/{} originates TLS mode {mode} ({}) towards mesh workloads of {} instead of ISTIO_MUTUAL{consequence}",
+                found.rule.namespace,
+                found.rule.name(),
+                found.setting.describe(),
+                service_list(found.services)
+            ),
+        );
+        },
+    );
 }
 
 #[cfg(test)]

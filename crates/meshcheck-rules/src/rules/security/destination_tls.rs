@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::mtls::{Effective, MtlsMode, PeerAuthentications};
 use super::workloads::{WorkloadIndex, service_in_mesh, service_workloads};
+use crate::{Severity, Sink};
 
 /// A DestinationRule client TLS mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,6 +210,75 @@ pub(crate) fn server_mode<'a>(
         }
     }
     result
+}
+
+/// A DestinationRule TLS setting that applies to in-mesh Services, with the first of them whose
+/// server side requires strict mutual TLS on that port.
+pub(crate) struct MeshTlsSetting<'s, 'm> {
+    pub rule: &'m Resource,
+    pub setting: &'s TlsSetting<'m>,
+    pub services: &'s [&'m Resource],
+    strict: Option<(&'m Resource, Effective<'m>)>,
+}
+
+impl MeshTlsSetting<'_, '_> {
+    /// What the setting leads to: `; cart.shop requires <requirement> (<policy>), so these
+    /// connections fail` when a server is strict, else `otherwise`.
+    pub(crate) fn consequence(&self, requirement: &str, otherwise: &str) -> String {
+        match &self.strict {
+            Some((service, effective)) => format!(
+                "; {}.{} requires {requirement} ({}), so these connections fail",
+                service.name(),
+                service.namespace,
+                effective.origin()
+            ),
+            None => otherwise.to_owned(),
+        }
+    }
+
+    /// Reports the setting's `mode`: an error when a strict server refuses the connections.
+    pub(crate) fn report(&self, sink: &mut Sink, message: String) {
+        let mut mode_path = self.setting.path();
+        mode_path.push("mode");
+        let finding = sink.report(self.rule, &mode_path, message);
+        if self.strict.is_some() {
+            finding.severity(Severity::Error);
+        }
+    }
+}
+
+/// Visits every DestinationRule TLS setting whose mode is `selected` and that applies to in-mesh
+/// Services.
+pub(crate) fn each_mesh_tls_setting<'m>(
+    mesh: &'m Mesh,
+    selected: impl Fn(Option<TlsMode>) -> bool,
+    mut visit: impl FnMut(&MeshTlsSetting<'_, 'm>),
+) {
+    let index = WorkloadIndex::new(mesh);
+    let policies = PeerAuthentications::new(mesh);
+    for rule in mesh.of_kind(Kind::DestinationRule) {
+        let settings = tls_settings(rule);
+        if !settings.iter().any(|setting| selected(setting.mode)) {
+            continue;
+        }
+        let services = mesh_services(mesh, &index, rule);
+        if services.is_empty() {
+            continue;
+        }
+        for setting in settings.iter().filter(|setting| selected(setting.mode)) {
+            let strict = services.iter().find_map(|service| {
+                server_mode(mesh, &index, &policies, service, setting.port)
+                    .filter(|effective| effective.mode == MtlsMode::Strict)
+                    .map(|effective| (*service, effective))
+            });
+            visit(&MeshTlsSetting {
+                rule,
+                setting,
+                services: &services,
+                strict,
+            });
+        }
+    }
 }
 
 /// `name.namespace` list of Services, shortened.
