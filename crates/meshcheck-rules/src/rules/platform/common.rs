@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use meshcheck_model::inventory::{ControlPlane, Proxy, Workload, pod_owner};
+use meshcheck_model::Mesh;
+use meshcheck_model::inventory::{
+    ControlPlane, Proxy, Version, Workload, control_planes, pod_owner, proxies,
+};
 
 use crate::{Finding, Sink};
 
@@ -81,6 +84,49 @@ where
             .push(proxy);
     }
     groups
+}
+
+/// Proxies of one owning workload that share a finding about their control plane.
+pub struct ProxyGroup<'a, 'm, K> {
+    /// The group's first proxy, where the finding is reported.
+    pub proxy: &'a Proxy<'m>,
+    /// The control plane the proxies connect to.
+    pub plane: &'a ControlPlane<'m>,
+    pub plane_version: &'a Version,
+    /// What `judge` found (see [`each_proxy_group_against_plane`]).
+    pub finding: K,
+    /// The group as the subject of a message (see [`describe_group`]).
+    pub who: String,
+}
+
+/// Judges every proxy against the version of the control plane it connects to (proxies whose
+/// control plane or its version is unknown are left out) and visits the proxies `judge` finds
+/// something about, grouped by owning workload and finding.
+pub fn each_proxy_group_against_plane<K: Ord>(
+    mesh: &Mesh,
+    judge: impl Fn(&Proxy, &Version) -> Option<K>,
+    mut visit: impl FnMut(ProxyGroup<'_, '_, K>),
+) {
+    let planes = control_planes(mesh);
+    if planes.is_empty() {
+        return;
+    }
+    let proxies = proxies(mesh);
+    let judged = proxies.iter().filter_map(|proxy| {
+        let plane = plane_for(&planes, proxy.revision)?;
+        judge(proxy, plane.version.as_ref()?).map(|finding| (proxy, finding))
+    });
+    for ((_, owner_kind, owner_name, finding), group) in group_by_owner(judged) {
+        let proxy = group[0];
+        let plane = plane_for(&planes, proxy.revision).expect("judged with its control plane");
+        visit(ProxyGroup {
+            proxy,
+            plane,
+            plane_version: plane.version.as_ref().expect("judged with its version"),
+            finding,
+            who: describe_group(&group, &owner_kind, &owner_name),
+        });
+    }
 }
 
 /// `Pod bookinfo/reviews-v1-…`, or for several pods `Deployment bookinfo/reviews-v1 (3 pods,

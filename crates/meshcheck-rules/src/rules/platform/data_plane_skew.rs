@@ -1,7 +1,7 @@
-use meshcheck_model::inventory::{control_planes, proxies};
+use meshcheck_model::inventory::{Proxy, Version};
 use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_group, describe_plane, group_by_owner, plane_for, report_proxy};
+use super::common::{describe_plane, each_proxy_group_against_plane, report_proxy};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -38,35 +38,26 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let planes = control_planes(mesh);
-    if planes.is_empty() {
-        return;
-    }
-    let proxies = proxies(mesh);
-    let skewed = proxies.iter().filter_map(|proxy| {
+    let skew = |proxy: &Proxy, plane_version: &Version| {
         let version = proxy.version.as_ref()?;
-        let plane = plane_for(&planes, proxy.revision)?;
-        let plane_version = plane.version.as_ref()?;
         if version.is_prerelease() || plane_version.is_prerelease() {
             return None;
         }
         let ahead = version.minors_ahead_of(plane_version);
-        (!(-1..=0).contains(&ahead)).then(|| (proxy, (version.release_text(), ahead)))
-    });
-    for ((_, owner_kind, owner_name, (release, ahead)), group) in group_by_owner(skewed) {
-        let proxy = group[0];
-        let plane = plane_for(&planes, proxy.revision).expect("matched above");
-        let plane_version = plane.version.as_ref().expect("matched above");
-        let who = describe_group(&group, &owner_kind, &owner_name);
-        let kind = proxy.kind.as_str();
-        if ahead > 0 {
+        (!(-1..=0).contains(&ahead)).then(|| (version.release_text(), ahead))
+    };
+    each_proxy_group_against_plane(mesh, skew, |group| {
+        let (release, ahead) = &group.finding;
+        let (who, plane_version) = (&group.who, group.plane_version);
+        let kind = group.proxy.kind.as_str();
+        if *ahead > 0 {
             report_proxy(
                 sink,
-                proxy,
+                group.proxy,
                 format!(
                     "{who} runs {kind} proxy {release}, {ahead} minor release{} ahead of its control plane {} at {plane_version}; a proxy newer than istiod is not supported",
-                    if ahead == 1 { "" } else { "s" },
-                    describe_plane(plane)
+                    if *ahead == 1 { "" } else { "s" },
+                    describe_plane(group.plane)
                 ),
             )
             .severity(Severity::Error)
@@ -74,13 +65,13 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         } else {
             report_proxy(
                 sink,
-                proxy,
+                group.proxy,
                 format!(
                     "{who} runs {kind} proxy {release}, {} minor releases behind its control plane {} at {plane_version}; Istio supports proxies at most one minor release behind",
                     -ahead,
-                    describe_plane(plane)
+                    describe_plane(group.plane)
                 ),
             );
         }
-    }
+    });
 }

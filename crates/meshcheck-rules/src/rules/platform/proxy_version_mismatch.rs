@@ -1,7 +1,7 @@
-use meshcheck_model::inventory::{control_planes, proxies};
+use meshcheck_model::inventory::{Proxy, Version};
 use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_group, describe_plane, group_by_owner, plane_for};
+use super::common::{describe_plane, each_proxy_group_against_plane};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -36,17 +36,10 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let planes = control_planes(mesh);
-    if planes.is_empty() {
-        return;
-    }
-    let proxies = proxies(mesh);
-    let mismatched = proxies.iter().filter_map(|proxy| {
+    let mismatch = |proxy: &Proxy, plane_version: &Version| {
         if proxy.pinned_image {
             return None;
         }
-        let plane = plane_for(&planes, proxy.revision)?;
-        let plane_version = plane.version.as_ref()?;
         let mut differing = Vec::new();
         if let Some(version) = &proxy.version {
             let ahead = version.minors_ahead_of(plane_version);
@@ -60,12 +53,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         {
             differing.push(format!("istio-init {}", init.release_text()));
         }
-        (!differing.is_empty()).then(|| (proxy, differing.join(" and ")))
-    });
-    for ((_, owner_kind, owner_name, differing), group) in group_by_owner(mismatched) {
-        let proxy = group[0];
-        let plane = plane_for(&planes, proxy.revision).expect("matched above");
-        let plane_version = plane.version.as_ref().expect("matched above");
+        (!differing.is_empty()).then(|| differing.join(" and "))
+    };
+    each_proxy_group_against_plane(mesh, mismatch, |group| {
+        let (proxy, differing) = (group.proxy, &group.finding);
         let index = if differing.starts_with("istio-init") {
             proxy
                 .init_image
@@ -81,10 +72,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             &["spec", index.0, &index_text, "image"],
             format!(
                 "{} runs {differing} while its control plane {} runs {}: restart it to pick up the control plane's proxy",
-                describe_group(&group, &owner_kind, &owner_name),
-                describe_plane(plane),
-                plane_version.release_text()
+                group.who,
+                describe_plane(group.plane),
+                group.plane_version.release_text()
             ),
         );
-    }
+    });
 }
