@@ -1,8 +1,7 @@
-use meshcheck_model::inventory::control_planes;
 use meshcheck_model::{Kind, Mesh};
 
 use super::common::{describe_plane, report_plane_image};
-use super::support::{SupportStatus, analysis_date, releases};
+use super::support::{SupportStatus, analysis_date, each_control_plane_status, releases};
 use crate::{Severity, Sink, declare_rule};
 
 /// How far ahead an announced end of life is reported.
@@ -41,19 +40,16 @@ declare_rule! {
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let table = releases();
     let on = analysis_date(mesh);
-    for plane in control_planes(mesh) {
-        let Some(version) = &plane.version else {
-            continue;
-        };
+    each_control_plane_status(mesh, table, on, |plane, version, status| {
         let SupportStatus::Supported {
             end_of_life: Some(end),
-        } = table.status(version, on)
+        } = status
         else {
-            continue;
+            return;
         };
         let days = on.days_until(end);
         if days > HORIZON_DAYS {
-            continue;
+            return;
         }
         let newer: Vec<String> = table
             .supported_on(on)
@@ -62,10 +58,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .collect();
         let finding = report_plane_image(
             sink,
-            &plane,
+            plane,
             format!(
                 "{} runs Istio {version}: support for Istio {} ends on {end}, in {days} days; plan the upgrade to {} (release data as of {})",
-                describe_plane(&plane),
+                describe_plane(plane),
                 version.minor_text(),
                 if newer.is_empty() {
                     "a newer minor release".to_owned()
@@ -78,5 +74,5 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if days <= URGENT_DAYS {
             finding.severity(Severity::Warning);
         }
-    }
+    });
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use meshcheck_model::Mesh;
-use meshcheck_model::inventory::Version;
+use meshcheck_model::inventory::{ControlPlane, Version, control_planes};
 use serde::Deserialize;
 
 /// A calendar date (days since 1970-01-01), enough for support windows.
@@ -83,6 +83,21 @@ pub fn analysis_date(mesh: &Mesh) -> Date {
         .as_deref()
         .and_then(Date::parse)
         .unwrap_or_else(Date::today)
+}
+
+/// Visits every control plane whose Istio version is known, with that version's support status
+/// on `on`.
+pub fn each_control_plane_status(
+    mesh: &Mesh,
+    table: &ReleaseTable,
+    on: Date,
+    mut visit: impl FnMut(&ControlPlane, &Version, SupportStatus),
+) {
+    for plane in control_planes(mesh) {
+        if let Some(version) = &plane.version {
+            visit(&plane, version, table.status(version, on));
+        }
+    }
 }
 
 /// One minor release line.

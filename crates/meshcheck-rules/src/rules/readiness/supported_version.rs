@@ -1,8 +1,9 @@
-use meshcheck_model::inventory::control_planes;
 use meshcheck_model::{Kind, Mesh};
 
 use crate::rules::platform::common::{describe_plane, report_plane_image};
-use crate::rules::platform::support::{SupportStatus, analysis_date, releases};
+use crate::rules::platform::support::{
+    SupportStatus, analysis_date, each_control_plane_status, releases,
+};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -38,25 +39,22 @@ declare_rule! {
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let table = releases();
     let on = analysis_date(mesh);
-    for plane in control_planes(mesh) {
-        let Some(version) = &plane.version else {
-            continue;
-        };
-        let SupportStatus::EndOfLife { since } = table.status(version, on) else {
-            continue;
+    each_control_plane_status(mesh, table, on, |plane, version, status| {
+        let SupportStatus::EndOfLife { since } = status else {
+            return;
         };
         let since = since
             .map(|date| format!("since {date}"))
             .unwrap_or_else(|| "for years".to_owned());
         report_plane_image(
             sink,
-            &plane,
+            plane,
             format!(
                 "Unsupported Istio release: {} runs Istio {version}, out of support {since}; supported on {on}: {} (release data as of {})",
-                describe_plane(&plane),
+                describe_plane(plane),
                 table.supported_on(on).join(", "),
                 table.data_as_of
             ),
         );
-    }
+    });
 }
