@@ -17,6 +17,7 @@ mod multiple_services;
 mod outlier_detection;
 pub(crate) mod policies;
 mod probes_rewrite;
+mod retries;
 mod retry_budget;
 mod retry_non_idempotent;
 mod retry_per_try_timeout;

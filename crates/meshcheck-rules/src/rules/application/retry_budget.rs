@@ -1,7 +1,7 @@
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, Mesh};
 
 use super::duration;
-use super::routes::{as_path, attempts, http_routes};
+use super::retries::retrying_routes;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -43,50 +43,40 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    for vs in mesh.of_kind(Kind::VirtualService) {
-        for route in http_routes(vs) {
-            let Some(retries) = route.retries() else {
-                continue;
-            };
-            let attempts = attempts(retries).unwrap_or(0);
-            let per_try = str_field(retries, "perTryTimeout").and_then(duration::seconds);
-            let timeout = route.timeout();
-            let (Some(per_try), Some(timeout)) = (per_try, timeout) else {
-                continue;
-            };
-            if attempts <= 0 || per_try <= 0.0 || timeout <= 0.0 {
-                continue;
-            }
-            let tries = attempts + 1;
-            let path = route.path(&["retries", "perTryTimeout"]);
-            if per_try >= timeout {
-                sink.report(
-                    vs,
-                    &as_path(&path),
-                    format!(
-                        "{} of VirtualService {}: perTryTimeout {} is not shorter than the route timeout {}, so an attempt that times out uses the whole request budget and none of the {attempts} retries can run after it",
-                        route.label(),
-                        vs.display_name(),
-                        duration::show(per_try),
-                        duration::show(timeout)
-                    ),
-                );
-            } else if tries as f64 * per_try > timeout + 1e-9 {
-                let fitting = (timeout / per_try).floor() as i64;
-                sink.report(
-                    vs,
-                    &as_path(&path),
-                    format!(
-                        "{} of VirtualService {}: {tries} tries of up to {} need {} but the route timeout is {}, so at most {fitting} of them can complete before the request fails with 504",
-                        route.label(),
-                        vs.display_name(),
+    for retrying in retrying_routes(mesh) {
+        let (Some(per_try), Some(timeout)) = (retrying.per_try, retrying.route.timeout()) else {
+            continue;
+        };
+        if per_try <= 0.0 || timeout <= 0.0 {
+            continue;
+        }
+        let attempts = retrying.attempts;
+        let tries = attempts + 1;
+        let below = ["retries", "perTryTimeout"];
+        if per_try >= timeout {
+            retrying.report(
+                sink,
+                &below,
+                &format!(
+                    ": perTryTimeout {} is not shorter than the route timeout {}, so an attempt that times out uses the whole request budget and none of the {attempts} retries can run after it",
+                    duration::show(per_try),
+                    duration::show(timeout)
+                ),
+            );
+        } else if tries as f64 * per_try > timeout + 1e-9 {
+            let fitting = (timeout / per_try).floor() as i64;
+            retrying
+                .report(
+                    sink,
+                    &below,
+                    &format!(
+                        ": {tries} tries of up to {} need {} but the route timeout is {}, so at most {fitting} of them can complete before the request fails with 504",
                         duration::show(per_try),
                         duration::show(tries as f64 * per_try),
                         duration::show(timeout)
                     ),
                 )
                 .severity(Severity::Info);
-            }
         }
     }
 }

@@ -1,7 +1,7 @@
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
-use super::routes::{as_path, attempts, http_routes};
+use super::retries::retrying_routes;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -84,40 +84,29 @@ fn matched_methods(route: &Value) -> Vec<&'static str> {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    for vs in mesh.of_kind(Kind::VirtualService) {
-        for route in http_routes(vs) {
-            let Some(retries) = route.retries() else {
-                continue;
-            };
-            if attempts(retries).unwrap_or(0) <= 0 {
-                continue;
-            }
-            let retry_on = str_field(retries, "retryOn").unwrap_or_default();
-            let unsafe_conditions: Vec<&str> = retry_on
-                .split(',')
-                .map(str::trim)
-                .filter(|condition| UNSAFE_CONDITIONS.contains(condition))
-                .collect();
-            if unsafe_conditions.is_empty() {
-                continue;
-            }
-            let methods = matched_methods(route.value);
-            if methods.is_empty() {
-                continue;
-            }
-            let path = route.path(&["retries", "retryOn"]);
-            sink.report(
-                vs,
-                &as_path(&path),
-                format!(
-                    "{} of VirtualService {} matches {} and retries on {}: the upstream may already have executed the request, so a retry repeats its side effects",
-                    route.label(),
-                    vs.display_name(),
-                    methods.join("/"),
-                    unsafe_conditions.join(",")
-                ),
-            );
+    for retrying in retrying_routes(mesh) {
+        let retry_on = str_field(retrying.retries, "retryOn").unwrap_or_default();
+        let unsafe_conditions: Vec<&str> = retry_on
+            .split(',')
+            .map(str::trim)
+            .filter(|condition| UNSAFE_CONDITIONS.contains(condition))
+            .collect();
+        if unsafe_conditions.is_empty() {
+            continue;
         }
+        let methods = matched_methods(retrying.route.value);
+        if methods.is_empty() {
+            continue;
+        }
+        retrying.report(
+            sink,
+            &["retries", "retryOn"],
+            &format!(
+                " matches {} and retries on {}: the upstream may already have executed the request, so a retry repeats its side effects",
+                methods.join("/"),
+                unsafe_conditions.join(",")
+            ),
+        );
     }
 }
 

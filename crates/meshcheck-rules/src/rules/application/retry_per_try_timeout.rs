@@ -1,7 +1,7 @@
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, Mesh};
 
 use super::duration;
-use super::routes::{as_path, attempts, http_routes};
+use super::retries::retrying_routes;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -45,42 +45,32 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    for vs in mesh.of_kind(Kind::VirtualService) {
-        for route in http_routes(vs) {
-            let Some(retries) = route.retries() else {
-                continue;
-            };
-            let attempts = attempts(retries).unwrap_or(0);
-            let per_try = str_field(retries, "perTryTimeout").and_then(duration::seconds);
-            if attempts <= 0 || per_try.is_some_and(|seconds| seconds > 0.0) || !route.forwards() {
-                continue;
+    for retrying in retrying_routes(mesh) {
+        let attempts = retrying.attempts;
+        if retrying.per_try.is_some_and(|seconds| seconds > 0.0) || !retrying.route.forwards() {
+            continue;
+        }
+        match retrying.route.timeout().filter(|seconds| *seconds > 0.0) {
+            None => {
+                retrying.report(
+                    sink,
+                    &["retries"],
+                    &format!(
+                        " retries {attempts} times but sets neither retries.perTryTimeout nor timeout: an attempt to a hung upstream never ends, so slow failures are never retried and callers wait indefinitely"
+                    ),
+                );
             }
-            let path = route.path(&["retries"]);
-            match route.timeout().filter(|seconds| *seconds > 0.0) {
-                None => {
-                    sink.report(
-                        vs,
-                        &as_path(&path),
-                        format!(
-                            "{} of VirtualService {} retries {attempts} times but sets neither retries.perTryTimeout nor timeout: an attempt to a hung upstream never ends, so slow failures are never retried and callers wait indefinitely",
-                            route.label(),
-                            vs.display_name()
-                        ),
-                    );
-                }
-                Some(timeout) => {
-                    sink.report(
-                        vs,
-                        &as_path(&path),
-                        format!(
-                            "{} of VirtualService {} retries {attempts} times without retries.perTryTimeout: each attempt may use the whole route timeout of {}, so a request that times out is never retried",
-                            route.label(),
-                            vs.display_name(),
+            Some(timeout) => {
+                retrying
+                    .report(
+                        sink,
+                        &["retries"],
+                        &format!(
+                            " retries {attempts} times without retries.perTryTimeout: each attempt may use the whole route timeout of {}, so a request that times out is never retried",
                             duration::show(timeout)
                         ),
                     )
                     .severity(Severity::Info);
-                }
             }
         }
     }
