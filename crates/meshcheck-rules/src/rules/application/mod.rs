@@ -12,7 +12,6 @@ mod load_balancer;
 mod locality_failover;
 mod mesh_inventory;
 mod mirror_full;
-pub(crate) mod mtls;
 mod multiple_services;
 mod outlier_detection;
 pub(crate) mod policies;

@@ -3,8 +3,8 @@ use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::Value;
 
 use super::injector::injector_values;
-use super::mtls::effective_mode;
 use super::workload::{Workload, mesh_workloads};
+use crate::rules::security::mtls::{MtlsMode, PeerAuthentications};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -94,6 +94,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 .and_then(Value::as_bool)
         })
         .unwrap_or(true);
+    let policies = PeerAuthentications::new(mesh);
     for workload in mesh_workloads(mesh) {
         let injected = workload.proxy_container().is_some();
         // Templates are rewritten at injection; injected Pods show whether it happened.
@@ -120,10 +121,13 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 if port == Some(15020) {
                     continue;
                 }
-                let mtls = effective_mode(mesh, workload.namespace(), workload.labels(), port);
-                if mtls.mode != "STRICT" {
+                let port = port.and_then(|port| u32::try_from(port).ok());
+                let Some(mtls) = policies
+                    .for_workload(workload.namespace(), workload.labels(), port)
+                    .filter(|effective| effective.mode == MtlsMode::Strict)
+                else {
                     continue;
-                }
+                };
                 let decided_by = mtls
                     .policy
                     .map(|policy| format!("PeerAuthentication {}", policy.display_name()))
