@@ -1,7 +1,7 @@
 use meshcheck_model::{Kind, Mesh};
 use serde_json::Value;
 
-use super::util::report_mesh_config;
+use super::util::report_mesh_config_setting;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -62,15 +62,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     } else {
         "sets no outboundTrafficPolicy, so Istio's default ALLOW_ANY applies"
     };
-    let source = mesh
-        .mesh_config
-        .source
-        .as_deref()
-        .unwrap_or("The mesh config");
-    report_mesh_config(
+    report_mesh_config_setting(
         mesh,
         sink,
-        format!("{source} {how}: sidecars pass traffic to any unregistered host or address"),
+        &format!("{how}: sidecars pass traffic to any unregistered host or address"),
     );
 }
 

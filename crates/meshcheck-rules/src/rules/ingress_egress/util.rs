@@ -237,6 +237,21 @@ pub(crate) fn report_mesh_config<'s>(
     )
 }
 
+/// Reports a mesh config setting (see [`report_mesh_config`]): the message is `setting` after
+/// the config's name (`ConfigMap istio-system/istio sets ...`, else `The mesh config sets ...`).
+pub(crate) fn report_mesh_config_setting<'s>(
+    mesh: &Mesh,
+    sink: &'s mut Sink,
+    setting: &str,
+) -> &'s mut Finding {
+    let name = mesh
+        .mesh_config
+        .source
+        .as_deref()
+        .unwrap_or("The mesh config");
+    report_mesh_config(mesh, sink, format!("{name} {setting}"))
+}
+
 /// A server's `tls` field as a string (`minProtocolVersion`...).
 pub(crate) fn tls_text<'a>(server: &Server<'a>, key: &str) -> Option<&'a str> {
     server.tls().and_then(|tls| str_field(tls, key))

@@ -2,7 +2,7 @@ use meshcheck_model::{Kind, Mesh};
 use serde_json::Value;
 
 use super::destination_tls::{TlsMode, tls_settings};
-use crate::rules::ingress_egress::util::report_mesh_config;
+use crate::rules::ingress_egress::util::report_mesh_config_setting;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -59,16 +59,11 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 .any(|setting| setting.mode == Some(TlsMode::IstioMutual))
         })
         .count();
-    let source = mesh
-        .mesh_config
-        .source
-        .as_deref()
-        .unwrap_or("The mesh config");
-    report_mesh_config(
+    report_mesh_config_setting(
         mesh,
         sink,
-        format!(
-            "{source} sets enableAutoMtls: false: sidecars send plaintext to every destination without a DestinationRule setting ISTIO_MUTUAL (DestinationRules in the input that set it: {explicit})"
+        &format!(
+            "sets enableAutoMtls: false: sidecars send plaintext to every destination without a DestinationRule setting ISTIO_MUTUAL (DestinationRules in the input that set it: {explicit})"
         ),
     );
 }
