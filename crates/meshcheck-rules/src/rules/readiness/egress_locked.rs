@@ -1,7 +1,8 @@
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{InputSource, Kind, Mesh, str_field};
+use meshcheck_model::{Kind, Mesh, str_field};
 
 use super::common::namespace_wide;
+use crate::rules::coverage::cluster_lists_every;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -41,13 +42,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let config = &mesh.mesh_config;
     // Without the mesh configuration, only a collected cluster with its control plane (and no
     // ConfigMap it failed to list) shows that Istio's default applies.
-    let defaults_apply = mesh.cluster.source != InputSource::Manifests
-        && !control_planes(mesh).is_empty()
-        && !mesh
-            .cluster
-            .collection_gaps
-            .iter()
-            .any(|gap| gap.kind == "ConfigMap");
+    let defaults_apply =
+        cluster_lists_every(mesh, Kind::ConfigMap) && !control_planes(mesh).is_empty();
     if !config.explicit && !defaults_apply {
         return;
     }

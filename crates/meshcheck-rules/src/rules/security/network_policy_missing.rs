@@ -1,8 +1,9 @@
 use std::collections::BTreeSet;
 
-use meshcheck_model::{InputSource, Kind, Mesh};
+use meshcheck_model::{Kind, Mesh};
 
 use super::workloads::workloads;
+use crate::rules::coverage::cluster_lists_every;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -47,13 +48,7 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    if mesh.cluster.source == InputSource::Manifests
-        || mesh
-            .cluster
-            .collection_gaps
-            .iter()
-            .any(|gap| gap.kind == "NetworkPolicy")
-    {
+    if !cluster_lists_every(mesh, Kind::NetworkPolicy) {
         return;
     }
     let covered: BTreeSet<&str> = mesh

@@ -1,5 +1,6 @@
-use meshcheck_model::{InputSource, Kind, Mesh};
+use meshcheck_model::{Kind, Mesh};
 
+use crate::rules::coverage::cluster_lists_every;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -41,13 +42,7 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    if mesh.cluster.source == InputSource::Manifests
-        || mesh
-            .cluster
-            .collection_gaps
-            .iter()
-            .any(|gap| gap.kind == "Secret")
-    {
+    if !cluster_lists_every(mesh, Kind::Secret) {
         return;
     }
     let root = mesh.root_namespace();
