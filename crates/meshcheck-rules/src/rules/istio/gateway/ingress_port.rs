@@ -4,7 +4,7 @@ use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 use serde_json::{Map, Value};
 
-use super::workload::{Workloads, first_key, gateway_selector, selector_string};
+use super::workload::{Workloads, gateway_selector, report_no_workload, selector_string};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -106,15 +106,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let selector = gateway_selector(gateway);
         let pods = workloads.matching(None, selector);
         if pods.is_empty() {
-            let key = first_key(selector);
-            let path: Vec<&str> = match key {
-                Some(key) => vec!["spec", "selector", key],
-                None => vec!["spec"],
-            };
-            sink.istio(
-                "IST0101",
+            report_no_workload(
+                sink,
                 gateway,
-                &path,
+                selector,
                 format!(
                     "Gateway {} selects no workload: no pod matches selector {:?}.",
                     gateway.display_name(),

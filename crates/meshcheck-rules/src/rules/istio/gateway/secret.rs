@@ -5,7 +5,7 @@ use base64::Engine;
 use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
-use super::workload::{Workloads, first_key, gateway_selector, selector_string};
+use super::workload::{Workloads, gateway_selector, report_no_workload, selector_string};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -203,14 +203,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             }
         }
         let Some(&workload_namespace) = namespaces.first() else {
-            let path: Vec<&str> = match first_key(selector) {
-                Some(key) => vec!["spec", "selector", key],
-                None => vec!["spec"],
-            };
-            sink.istio(
-                "IST0101",
+            report_no_workload(
+                sink,
                 gateway,
-                &path,
+                selector,
                 format!(
                     "Gateway {} selects no workload (no pod matches selector {:?}), so its credentials cannot be found.",
                     gateway.display_name(),

@@ -9,6 +9,8 @@ use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Mesh, Resource, StandInIngress};
 use serde_json::{Map, Value};
 
+use crate::{Finding, Sink};
+
 /// A pod a selector can pick: an input Pod or the stand-in ingress gateway.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WorkloadPod<'a> {
@@ -105,6 +107,20 @@ pub(crate) fn gateway_selector(gateway: &Resource) -> &Map<String, Value> {
 /// The path of a selector's first label (by key order), where findings about it point.
 pub(crate) fn first_key(selector: &Map<String, Value>) -> Option<&str> {
     selector.keys().min().map(String::as_str)
+}
+
+/// Reports IST0101 on a Gateway whose selector matches no pod, at the selector's first label.
+pub(crate) fn report_no_workload<'s>(
+    sink: &'s mut Sink,
+    gateway: &Resource,
+    selector: &Map<String, Value>,
+    message: String,
+) -> &'s mut Finding {
+    let path: Vec<&str> = match first_key(selector) {
+        Some(key) => vec!["spec", "selector", key],
+        None => vec!["spec"],
+    };
+    sink.istio("IST0101", gateway, &path, message)
 }
 
 #[cfg(test)]
