@@ -1,9 +1,7 @@
 use meshcheck_model::Kind;
 use meshcheck_model::Mesh;
 
-use super::proxy::{
-    concurrency_configured, effective_proxy_config, injected_concurrency, proxied_workloads,
-};
+use super::proxy::{concurrency_configured, proxied_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -57,13 +55,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         return;
     }
     for proxied in proxied_workloads(mesh) {
-        let observed = &proxied.observed;
-        let (concurrency, source) = match injected_concurrency(observed) {
-            Some(concurrency) => (concurrency, "the injected --concurrency".to_owned()),
-            None => match effective_proxy_config(mesh, observed).concurrency() {
-                Some(setting) => setting,
-                None => continue,
-            },
+        let Some((concurrency, source)) = proxied.concurrency(mesh) else {
+            continue;
         };
         if concurrency <= 0 {
             continue;
@@ -75,14 +68,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if concurrency as u64 <= cores {
             continue;
         }
-        let workload = &proxied.workload;
-        let path = workload.path(&["metadata"]);
-        sink.report(
-            workload.resource,
-            &path,
-            format!(
-                "The proxy of {} runs {concurrency} worker threads (concurrency from {source}) within a CPU limit of {} (from {}): {concurrency} busy workers share {:.2} cores, so the container is throttled and every connection's latency suffers",
-                workload.describe(),
+        proxied.report_proxy(
+            sink,
+            &format!(
+                " runs {concurrency} worker threads (concurrency from {source}) within a CPU limit of {} (from {}): {concurrency} busy workers share {:.2} cores, so the container is throttled and every connection's latency suffers",
                 limit.text,
                 limit.source,
                 limit.value as f64 / 1000.0

@@ -1,9 +1,7 @@
 use meshcheck_model::inventory::nodes;
 use meshcheck_model::{Kind, Mesh};
 
-use super::proxy::{
-    concurrency_configured, effective_proxy_config, injected_concurrency, proxied_workloads,
-};
+use super::proxy::{concurrency_configured, proxied_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -55,14 +53,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .filter_map(|node| node.allocatable_cpu_millis)
         .max();
     for proxied in proxied_workloads(mesh) {
-        let observed = &proxied.observed;
-        let source = match injected_concurrency(observed) {
-            Some(0) => "the injected --concurrency".to_owned(),
-            Some(_) => continue,
-            None => match effective_proxy_config(mesh, observed).concurrency() {
-                Some((0, source)) => source,
-                _ => continue,
-            },
+        let Some((0, source)) = proxied.concurrency(mesh) else {
+            continue;
         };
         let node = largest_node
             .map(|millis| format!(" (the largest node has {} cores)", (millis + 500) / 1000))
@@ -78,15 +70,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             ),
             (None, false) => format!("one worker per node core{node}"),
         };
-        let workload = &proxied.workload;
-        let path = workload.path(&["metadata"]);
-        sink.report(
-            workload.resource,
-            &path,
-            format!(
-                "The proxy of {} has concurrency 0 (from {source}): Envoy starts {consequence}",
-                workload.describe()
-            ),
+        proxied.report_proxy(
+            sink,
+            &format!(" has concurrency 0 (from {source}): Envoy starts {consequence}"),
         );
     }
 }

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::rules::application::injector::injector_values;
 use crate::rules::application::workload::{Workload, WorkloadIndex, any_pod};
+use crate::{Finding, Sink};
 
 /// One field of the effective proxy configuration and where it was set.
 #[derive(Debug, Clone, PartialEq)]
@@ -255,6 +256,27 @@ pub(crate) struct ProxiedWorkload<'a> {
     /// The proxy's requests and limits ([`proxy_resources`] of `observed`), worked out once
     /// for the several rules that read them.
     pub resources: Arc<ProxyResources>,
+}
+
+impl ProxiedWorkload<'_> {
+    /// The proxy's `concurrency` and where it comes from: the injected `--concurrency`
+    /// argument, else the effective ProxyConfig.
+    pub(crate) fn concurrency(&self, mesh: &Mesh) -> Option<(i64, String)> {
+        match injected_concurrency(&self.observed) {
+            Some(concurrency) => Some((concurrency, "the injected --concurrency".to_owned())),
+            None => effective_proxy_config(mesh, &self.observed).concurrency(),
+        }
+    }
+
+    /// Reports on the workload's metadata: `The proxy of Deployment web.shop` and `rest`.
+    pub(crate) fn report_proxy<'s>(&self, sink: &'s mut Sink, rest: &str) -> &'s mut Finding {
+        let path = self.workload.path(&["metadata"]);
+        sink.report(
+            self.workload.resource,
+            &path,
+            format!("The proxy of {}{rest}", self.workload.describe()),
+        )
+    }
 }
 
 /// The proxied workloads as (workload, observed pod) resource ids with their proxy's
