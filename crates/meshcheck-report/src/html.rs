@@ -425,11 +425,7 @@ pub fn render_html(report: &Report) -> String {
     let mut categories = Vec::new();
     let mut category_scores = Vec::new();
     for category in Category::ALL {
-        let in_category: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|finding| finding.category == category)
-            .collect();
+        let in_category = report.findings_in(category);
         let category_score = score.category(category);
         let (points, grade) = match (category_score.score, category_score.grade) {
             (Some(points), Some(grade)) => (points.to_string(), grade.as_str().to_owned()),
@@ -592,16 +588,7 @@ pub fn render_html(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{finding_on, rule};
-    use crate::{InputSummary, Report};
-
-    fn report(findings: Vec<Finding>) -> Report {
-        let rules = Category::ALL
-            .iter()
-            .map(|category| rule("MC900", *category, Severity::Warning))
-            .collect();
-        Report::with_rules(findings, rules, InputSummary::default())
-    }
+    use crate::testing::{finding_on, report_over_every_category as report};
 
     fn on(name: &str, namespace: &str) -> Finding {
         finding_on(

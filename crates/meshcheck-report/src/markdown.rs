@@ -151,11 +151,7 @@ pub fn render_markdown(report: &Report) -> String {
 
     for category in Category::ALL {
         // Findings are sorted worst first, so the capped rows are the ones that matter most.
-        let in_category: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|finding| finding.category == category)
-            .collect();
+        let in_category = report.findings_in(category);
         if in_category.is_empty() {
             continue;
         }
@@ -217,16 +213,7 @@ pub fn render_markdown(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{finding_on, rule};
-    use crate::{InputSummary, Report};
-
-    fn report(findings: Vec<Finding>) -> Report {
-        let rules = Category::ALL
-            .iter()
-            .map(|category| rule("MC900", *category, Severity::Warning))
-            .collect();
-        Report::with_rules(findings, rules, InputSummary::default())
-    }
+    use crate::testing::{finding_on, report_over_every_category as report};
 
     #[test]
     fn escapes_cells_and_caps_rows() {

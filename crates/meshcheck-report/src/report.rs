@@ -200,6 +200,14 @@ impl Report {
         self
     }
 
+    /// The findings of one category, in report order (worst first).
+    pub fn findings_in(&self, category: Category) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|finding| finding.category == category)
+            .collect()
+    }
+
     /// Findings per (category, severity).
     pub fn counts(&self) -> BTreeMap<(Category, Severity), usize> {
         let mut counts = BTreeMap::new();

@@ -3,6 +3,8 @@
 use meshcheck_model::Kind;
 use meshcheck_rules::{Category, Finding, ResourceRef, RuleMeta, Severity, SourceLocation};
 
+use crate::{InputSummary, Report};
+
 /// A rule with the given code and category (leaked: rules are `'static`, tests are short-lived).
 pub fn rule(code: &'static str, category: Category, severity: Severity) -> &'static RuleMeta {
     rule_reading(code, category, severity, &[])
@@ -71,4 +73,13 @@ pub fn finding_on(
         line: Some(line),
     });
     finding
+}
+
+/// A report of `findings` over one warning rule per category, so that every category is assessed.
+pub fn report_over_every_category(findings: Vec<Finding>) -> Report {
+    let rules = Category::ALL
+        .iter()
+        .map(|category| rule("MC900", *category, Severity::Warning))
+        .collect();
+    Report::with_rules(findings, rules, InputSummary::default())
 }

@@ -71,11 +71,7 @@ pub fn finding_line(finding: &Finding, options: TextOptions) -> String {
 pub fn render_text(report: &Report, options: TextOptions) -> String {
     let mut out = String::new();
     for category in Category::ALL {
-        let in_category: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|finding| finding.category == category)
-            .collect();
+        let in_category = report.findings_in(category);
         if in_category.is_empty() {
             continue;
         }
