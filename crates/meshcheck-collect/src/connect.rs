@@ -36,8 +36,9 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// Renders an error with its causes on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+/// Renders an error with its causes on one line (a cause already quoted by its parent is left
+/// out), for messages about the API server or any other HTTP peer.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -16,7 +16,7 @@ mod shape;
 
 use std::time::{Duration, Instant};
 
-pub use connect::{ClusterTarget, Connection};
+pub use connect::{ClusterTarget, Connection, error_chain};
 pub use error::CollectError;
 pub use plan::{CORE_KINDS, CollectTarget, ListMode, is_mesh_group, list_mode};
 pub use progress::{NoProgress, Progress};

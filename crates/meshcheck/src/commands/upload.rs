@@ -12,6 +12,8 @@ use anyhow::{Context, bail};
 use reqwest::{StatusCode, Url, header};
 use serde::Deserialize;
 
+use meshcheck_collect::error_chain;
+
 use crate::cli::{TokenArgs, UploadArgs};
 
 /// Time to establish the connection (TLS included).
@@ -136,21 +138,6 @@ fn failure(status: StatusCode, archive: &Path, url: &Url, body: &str) -> String 
         }
         _ => format!("{url}: HTTP {code}{said}"),
     }
-}
-
-/// An error and its causes on one line (reqwest nests the useful part).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text.replace('\n', " ")
 }
 
 async fn send(archive: &Path, portal: &Portal) -> anyhow::Result<Uploaded> {
