@@ -6,18 +6,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+mod support {
+    pub mod command;
 }
-
-fn meshcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meshcheck"))
-        .args(args)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("meshcheck runs")
-}
+use support::command::{meshcheck, stderr, stdout};
 
 fn meshcheck_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_meshcheck"))
@@ -36,8 +28,8 @@ fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
         panic!(
             "not JSON ({error}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            stdout(output),
+            stderr(output)
         )
     })
 }
@@ -135,7 +127,7 @@ fn broken_document_is_named_and_the_rest_is_analyzed() {
     );
     let output = meshcheck(&["analyze", file.to_str().unwrap(), "-o", "json"]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr(&output);
     let line = stderr
         .lines()
         .find(|line| line.contains("broken.yaml:"))
@@ -156,7 +148,7 @@ fn broken_document_is_named_and_the_rest_is_analyzed() {
 fn missing_path_is_a_one_line_error() {
     let output = meshcheck(&["analyze", "no/such/dir"]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr(&output);
     assert_eq!(
         stderr.trim(),
         "meshcheck: error: no/such/dir: no such file or directory"
@@ -167,7 +159,7 @@ fn missing_path_is_a_one_line_error() {
 fn non_kubernetes_documents_are_skipped_with_a_warning() {
     let output = meshcheck_stdin(&["analyze", "-"], "foo: bar\n");
     assert_eq!(output.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr(&output);
     assert!(
         stderr.contains("warning: <stdin>:1: skipped: not a Kubernetes object"),
         "{stderr}"
@@ -180,7 +172,7 @@ fn binary_and_invalid_utf8_input_is_an_error_not_a_panic() {
     std::fs::write(&file, [0xff, 0xfe, 0x00, 0x41]).unwrap();
     let output = meshcheck(&["analyze", file.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not UTF-8"));
+    assert!(stderr(&output).contains("not UTF-8"));
 }
 
 #[test]
@@ -254,7 +246,7 @@ fn rules_and_explain() {
     let rules = rules.as_array().unwrap();
     assert!(rules.iter().any(|rule| rule["code"] == "MC028"));
     let explain = meshcheck(&["explain", "IST0118"]);
-    let text = String::from_utf8_lossy(&explain.stdout);
+    let text = stdout(&explain);
     assert!(text.contains("## What it does"), "{text}");
     let unknown = meshcheck(&["explain", "MC999"]);
     assert_eq!(unknown.status.code(), Some(2));
@@ -300,7 +292,7 @@ fn proxy_stats_feed_the_envoy_stats_rules() {
         broken.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr(&output);
     assert!(
         stderr.contains("broken.txt:2: expected `name: value`"),
         "{stderr}"
@@ -360,7 +352,7 @@ fn advisories_file_replaces_the_bundled_bulletins() {
     );
     let output = meshcheck(&["analyze", istiod, "--advisories", broken.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr(&output);
     assert!(
         stderr.contains("broken-advisories.json:3:"),
         "error should name file and line: {stderr}"

@@ -5,9 +5,6 @@
 //! docs/performance.md).
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,14 +13,17 @@ use meshcheck_archive::{SnapshotInfo, SnapshotWriter, Source, Timestamp};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+mod support {
+    pub mod command;
+    pub mod portal;
+}
+use support::command::workspace;
+use support::portal::{Serve, create_token};
+
 const UPLOADS: usize = 200;
 const UPLOADERS: usize = 20;
 const READERS: usize = 50;
 const CLUSTERS: usize = 5;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// `count` distinct snapshots of bookinfo-broken, spread over the clusters.
 fn archives(count: usize) -> Vec<Vec<u8>> {
@@ -53,57 +53,6 @@ fn archives(count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data_dir: &Path) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_meshcheck"))
-        .args(["serve", "--data-dir", data_dir.to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0", "--rate-limit", "0"])
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("meshcheck: portal listening on ") {
-                let _ = sender.send(url.to_owned());
-            }
-        }
-    });
-    let url = receiver.recv_timeout(Duration::from_secs(30)).unwrap();
-    Serve { child, url }
-}
-
-fn token(data_dir: &Path, role: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_meshcheck"))
-        .args(["admin", "create-token", "--tenant", "fleet", "--role", role])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned()
-}
-
 /// Peak resident set of a process, in MiB (Linux).
 fn peak_rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -127,9 +76,9 @@ fn millis(duration: Duration) -> String {
 #[test]
 fn two_hundred_uploads_while_fifty_clients_read() {
     let dir = tempfile::tempdir().unwrap();
-    let uploader = token(dir.path(), "uploader");
-    let viewer = token(dir.path(), "viewer");
-    let server = serve(dir.path());
+    let uploader = create_token(dir.path(), "fleet", "uploader");
+    let viewer = create_token(dir.path(), "fleet", "viewer");
+    let server = Serve::start(dir.path(), &["--rate-limit", "0"]);
     let archives = archives(UPLOADS);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
@@ -308,4 +257,5 @@ fn two_hundred_uploads_while_fifty_clients_read() {
                 .unwrap_or_else(|| "unknown".to_owned()),
         );
     });
+    server.kill();
 }

@@ -1,99 +1,18 @@
 //! `meshcheck serve` and `meshcheck admin` as an operator runs them: tokens from the command
 //! line, the portal as a process, and a kill -9 in the middle of uploads and analyses.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+mod support {
+    pub mod command;
+    pub mod portal;
 }
-
-fn meshcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meshcheck"))
-        .args(args)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .env_remove("MESHCHECK_DATA_DIR")
-        .env_remove("MESHCHECK_DATABASE")
-        .output()
-        .expect("meshcheck runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// `admin create-token`; the token is the last line.
-fn create_token(data_dir: &Path, tenant: &str, role: &str) -> String {
-    let output = meshcheck(&[
-        "admin",
-        "create-token",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--tenant",
-        tenant,
-        "--role",
-        role,
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let token = stdout(&output).lines().last().unwrap().to_owned();
-    assert!(token.starts_with("mck_"), "{token}");
-    token
-}
-
-/// A running `meshcheck serve`, killed when dropped.
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    fn start(data_dir: &Path, extra: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meshcheck"))
-            .args(["serve", "--data-dir", data_dir.to_str().unwrap()])
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("meshcheck serve runs");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("meshcheck: portal listening on ") {
-                    let _ = sender.send(url.to_owned());
-                }
-            }
-        });
-        let url = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the portal says where it listens");
-        Serve { child, url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::command::{meshcheck, stderr, stdout, workspace};
+use support::portal::{Serve, create_token};
 
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
