@@ -1,7 +1,7 @@
 //! The CLI as users run it: exit codes, errors on bad input, the JSON contract, suppression.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
