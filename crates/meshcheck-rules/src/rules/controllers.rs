@@ -62,14 +62,7 @@ pub(crate) fn generating_controller<'m>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meshcheck_model::MeshInputs;
-    use std::sync::Arc;
-
-    fn mesh(yaml: &str) -> Mesh {
-        let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("t.yaml"), yaml);
-        assert!(issues.is_empty(), "{issues:?}");
-        Mesh::build(objects, MeshInputs::default())
-    }
+    use crate::testing::mesh;
 
     #[test]
     fn owners_and_generating_controllers() {

@@ -339,14 +339,7 @@ pub(crate) fn is_istio_component(workload: &Workload) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meshcheck_model::MeshInputs;
-    use std::sync::Arc;
-
-    fn mesh(yaml: &str) -> Mesh {
-        let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("t.yaml"), yaml);
-        assert!(issues.is_empty(), "{issues:?}");
-        Mesh::build(objects, MeshInputs::default())
-    }
+    use crate::testing::mesh;
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: web}]}\n---\n";
 

@@ -340,14 +340,7 @@ pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
 mod tests {
     use super::*;
     use crate::rules::application::injector::injector_values;
-    use meshcheck_model::MeshInputs;
-    use std::sync::Arc;
-
-    fn mesh(yaml: &str) -> Mesh {
-        let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("t.yaml"), yaml);
-        assert!(issues.is_empty(), "{issues:?}");
-        Mesh::build(objects, MeshInputs::default())
-    }
+    use crate::testing::mesh;
 
     #[test]
     fn layers_win_in_order() {

@@ -227,13 +227,7 @@ impl<'a> PeerAuthentications<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-
-    fn mesh(yaml: &str) -> Mesh {
-        let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("t.yaml"), yaml);
-        assert!(issues.is_empty(), "{issues:?}");
-        Mesh::build(objects, Default::default())
-    }
+    use crate::testing::mesh;
 
     const POLICIES: &str = "apiVersion: security.istio.io/v1
 kind: PeerAuthentication

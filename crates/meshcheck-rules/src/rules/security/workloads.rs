@@ -369,13 +369,7 @@ pub(crate) fn service_in_mesh<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-
-    fn mesh(yaml: &str) -> Mesh {
-        let (objects, issues) = meshcheck_input::parse_documents(&Arc::from("t.yaml"), yaml);
-        assert!(issues.is_empty(), "{issues:?}");
-        Mesh::build(objects, Default::default())
-    }
+    use crate::testing::mesh;
 
     #[test]
     fn pods_of_controllers_in_the_input_are_not_counted_twice() {
