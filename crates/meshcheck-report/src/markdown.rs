@@ -118,35 +118,26 @@ pub fn render_markdown(report: &Report) -> String {
         plural(summary.rules_run, "rule"),
     );
 
-    let counts = report.counts();
+    let table = report.summary_table();
     out.push_str("| Category | Score | Critical | Error | Warning | Info |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
-    for category in Category::ALL {
-        let category_score = score.category(category);
-        let score_text = match (category_score.score, category_score.grade) {
-            (Some(points), Some(grade)) => format!("{points} ({grade})"),
-            _ => "not assessed".to_owned(),
+    for row in &table.categories {
+        let score_text = match row.score {
+            Some((points, grade)) => format!("{points} ({grade})"),
+            None => "not assessed".to_owned(),
         };
-        let count = |severity| counts.get(&(category, severity)).copied().unwrap_or(0);
+        let [critical, error, warning, info] = row.counts;
         let _ = writeln!(
             out,
-            "| {} | {score_text} | {} | {} | {} | {} |",
-            category.title(),
-            count(Severity::Critical),
-            count(Severity::Error),
-            count(Severity::Warning),
-            count(Severity::Info),
+            "| {} | {score_text} | {critical} | {error} | {warning} | {info} |",
+            row.title
         );
     }
+    let [critical, error, warning, info] = table.overall.counts;
     let _ = writeln!(
         out,
-        "| **Overall** | **{} ({})** | {} | {} | {} | {} |",
-        score.overall,
-        score.grade,
-        summary.count(Severity::Critical),
-        summary.count(Severity::Error),
-        summary.count(Severity::Warning),
-        summary.count(Severity::Info),
+        "| **{}** | **{} ({})** | {critical} | {error} | {warning} | {info} |",
+        table.overall.title, score.overall, score.grade,
     );
 
     for category in Category::ALL {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::checklist::{ChecklistItem, Evidence, ItemStatus, checklist};
 use crate::inventory::Inventory;
-use crate::score::{Score, score};
+use crate::score::{Grade, Score, score};
 
 /// A problem met while reading the input (a broken document, a skipped non-Kubernetes document).
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +143,21 @@ pub struct Report {
     pub rules: Vec<&'static RuleMeta>,
 }
 
+/// One line of the summary table: a category, or the overall line.
+pub(crate) struct SummaryRow {
+    pub title: &'static str,
+    /// Score and grade; `None` when the category was not assessed.
+    pub score: Option<(u8, Grade)>,
+    /// Findings per severity, in [`Severity::ALL`] order (critical first).
+    pub counts: [usize; 4],
+}
+
+/// See [`Report::summary_table`].
+pub(crate) struct SummaryTable {
+    pub categories: Vec<SummaryRow>,
+    pub overall: SummaryRow,
+}
+
 impl Report {
     /// A report over every registered rule (the engine runs them all). `rules_run` is kept for
     /// callers that ran a subset; the first `rules_run` rules of the registry are assumed.
@@ -206,6 +221,33 @@ impl Report {
             .iter()
             .filter(|finding| finding.category == category)
             .collect()
+    }
+
+    /// The summary table the text and Markdown reports end with: per category, then overall,
+    /// the score and the findings per severity.
+    pub(crate) fn summary_table(&self) -> SummaryTable {
+        let score = &self.summary.score;
+        let counts = self.counts();
+        let categories = Category::ALL
+            .into_iter()
+            .map(|category| {
+                let category_score = score.category(category);
+                SummaryRow {
+                    title: category.title(),
+                    score: category_score.score.zip(category_score.grade),
+                    counts: Severity::ALL
+                        .map(|severity| counts.get(&(category, severity)).copied().unwrap_or(0)),
+                }
+            })
+            .collect();
+        SummaryTable {
+            categories,
+            overall: SummaryRow {
+                title: "Overall",
+                score: Some((score.overall, score.grade)),
+                counts: Severity::ALL.map(|severity| self.summary.count(severity)),
+            },
+        }
     }
 
     /// Findings per (category, severity).

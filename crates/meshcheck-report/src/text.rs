@@ -146,53 +146,30 @@ fn summary_table(out: &mut String, report: &Report, options: TextOptions) {
         score.overall,
         paint(options, grade_color(score.grade), score.grade.as_str())
     );
-    let counts = report.counts();
+    let table = report.summary_table();
     let _ = writeln!(
         out,
         "{:<20} {:>5} {:>5} {:>8} {:>6} {:>8} {:>6}",
         "category", "score", "grade", "critical", "error", "warning", "info"
     );
-    for category in Category::ALL {
-        let category_score = score.category(category);
-        let (points, grade) = match (category_score.score, category_score.grade) {
-            (Some(points), Some(grade)) => (points.to_string(), grade),
-            _ => ("-".to_owned(), Grade::A),
-        };
-        let grade_text = if category_score.score.is_some() {
+    for row in table.categories.iter().chain([&table.overall]) {
+        let (points, grade_text) = match row.score {
             // Pad before painting: escape codes would upset the alignment.
-            paint(
-                options,
-                grade_color(grade),
-                &format!("{:>5}", grade.as_str()),
-            )
-        } else {
-            format!("{:>5}", "-")
+            Some((points, grade)) => (
+                points.to_string(),
+                paint(
+                    options,
+                    grade_color(grade),
+                    &format!("{:>5}", grade.as_str()),
+                ),
+            ),
+            None => ("-".to_owned(), format!("{:>5}", "-")),
         };
-        let count = |severity| counts.get(&(category, severity)).copied().unwrap_or(0);
+        let [critical, error, warning, info] = row.counts;
         let _ = writeln!(
             out,
-            "{:<20} {:>5} {grade_text} {:>8} {:>6} {:>8} {:>6}",
-            category.title(),
-            points,
-            count(Severity::Critical),
-            count(Severity::Error),
-            count(Severity::Warning),
-            count(Severity::Info),
+            "{:<20} {points:>5} {grade_text} {critical:>8} {error:>6} {warning:>8} {info:>6}",
+            row.title
         );
     }
-    let _ = writeln!(
-        out,
-        "{:<20} {:>5} {} {:>8} {:>6} {:>8} {:>6}",
-        "Overall",
-        score.overall,
-        paint(
-            options,
-            grade_color(score.grade),
-            &format!("{:>5}", score.grade.as_str())
-        ),
-        summary.count(Severity::Critical),
-        summary.count(Severity::Error),
-        summary.count(Severity::Warning),
-        summary.count(Severity::Info),
-    );
 }
