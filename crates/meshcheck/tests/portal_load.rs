@@ -18,7 +18,7 @@ mod support {
     pub mod portal;
 }
 use support::command::workspace;
-use support::portal::{Serve, create_token};
+use support::portal::{Serve, create_token, upload};
 
 const UPLOADS: usize = 200;
 const UPLOADERS: usize = 20;
@@ -162,15 +162,7 @@ fn two_hundred_uploads_while_fifty_clients_read() {
                         return results;
                     };
                     let begin = Instant::now();
-                    let response = client
-                        .post(format!("{url}/api/v1/snapshots"))
-                        .bearer_auth(&uploader)
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                    let status = response.status().as_u16();
-                    let created: Value = response.json().await.unwrap();
+                    let (status, created) = upload(&client, &url, &uploader, body).await;
                     results.push((
                         status,
                         created["id"].as_str().unwrap().to_owned(),

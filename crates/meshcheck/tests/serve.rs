@@ -12,7 +12,7 @@ mod support {
     pub mod portal;
 }
 use support::command::{meshcheck, stderr, stdout, workspace};
-use support::portal::{Serve, create_token};
+use support::portal::{Serve, create_token, upload};
 
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -42,18 +42,6 @@ fn packed(dir: &Path, example: &str, epoch: i64) -> Vec<u8> {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     std::fs::read(path).unwrap()
-}
-
-async fn upload(client: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> (u16, Value) {
-    let response = client
-        .post(format!("{url}/api/v1/snapshots"))
-        .bearer_auth(token)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
 }
 
 async fn wait_done(client: &reqwest::Client, url: &str, token: &str, id: &str) -> Value {

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::command::{meshcheck, stderr, stdout};
 
 /// `admin create-token`; the token is the last line.
@@ -23,6 +25,24 @@ pub fn create_token(data_dir: &Path, tenant: &str, role: &str) -> String {
     let token = stdout(&output).lines().last().unwrap().to_owned();
     assert!(token.starts_with("mck_"), "{token}");
     token
+}
+
+/// Uploads an archive; the HTTP status and the JSON answer.
+pub async fn upload(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let response = client
+        .post(format!("{url}/api/v1/snapshots"))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
 }
 
 /// A running `meshcheck serve`, killed when dropped.
