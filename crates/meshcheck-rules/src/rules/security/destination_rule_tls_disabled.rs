@@ -1,6 +1,6 @@
 use meshcheck_model::{Kind, Mesh};
 
-use super::destination_tls::{TlsMode, each_mesh_tls_setting, service_list};
+use super::destination_tls::{TlsMode, each_mesh_tls_setting};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -48,26 +48,15 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    each_mesh_tls_setting(
-        mesh,
-        |mode| mode == Some(TlsMode::Disable),
-        |found| {
-            let consequence = found.consequence(
-                "mutual TLS",
-                ": the traffic is sent in plaintext, unauthenticated",
-            );
-            found.report(
-            sink,
-            format!(
-                "DestinationRule {}/{} disables TLS ({}) towards mesh workloads of {}{consequence}",
-                found.rule.namespace,
-                found.rule.name(),
-                found.setting.describe(),
-                service_list(found.services)
-            ),
+    let disables = |mode| mode == Some(TlsMode::Disable);
+    each_mesh_tls_setting(mesh, disables, |found| {
+        let consequence = found.consequence(
+            "mutual TLS",
+            ": the traffic is sent in plaintext, unauthenticated",
         );
-        },
-    );
+        let message = format!("{}{consequence}", found.describe("disables TLS"));
+        found.report(sink, message);
+    });
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use meshcheck_model::{Kind, Mesh};
 
-use super::destination_tls::{TlsMode, each_mesh_tls_setting, service_list};
+use super::destination_tls::{TlsMode, each_mesh_tls_setting};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -50,27 +50,19 @@ declare_rule! {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    each_mesh_tls_setting(
-        mesh,
-        |mode| matches!(mode, Some(TlsMode::Simple | TlsMode::Mutual)),
-        |found| {
-            let mode = found.setting.mode.map(TlsMode::as_str).unwrap_or_default();
-            let consequence = found.consequence(
+    let originates = |mode| matches!(mode, Some(TlsMode::Simple | TlsMode::Mutual));
+    each_mesh_tls_setting(mesh, originates, |found| {
+        let mode = found.setting.mode.map(TlsMode::as_str).unwrap_or_default();
+        let consequence = found.consequence(
             "Istio mutual TLS",
             ": the server sidecar sees no Istio identity and passes the connection through as plain TCP",
         );
-            found.report(
+        let setting = found.describe(&format!("originates TLS mode {mode}"));
+        found.report(
             sink,
-            format!(
-                "DestinationRule {}/{} originates TLS mode {mode} ({}) towards mesh workloads of {} instead of ISTIO_MUTUAL{consequence}",
-                found.rule.namespace,
-                found.rule.name(),
-                found.setting.describe(),
-                service_list(found.services)
-            ),
+            format!("{setting} instead of ISTIO_MUTUAL{consequence}"),
         );
-        },
-    );
+    });
 }
 
 #[cfg(test)]

@@ -236,6 +236,18 @@ impl MeshTlsSetting<'_, '_> {
         }
     }
 
+    /// `DestinationRule shop/cart <does> (port 80) towards mesh workloads of cart.shop`: the
+    /// setting as findings name it.
+    pub(crate) fn describe(&self, does: &str) -> String {
+        format!(
+            "DestinationRule {}/{} {does} ({}) towards mesh workloads of {}",
+            self.rule.namespace,
+            self.rule.name(),
+            self.setting.describe(),
+            service_list(self.services)
+        )
+    }
+
     /// Reports the setting's `mode`: an error when a strict server refuses the connections.
     pub(crate) fn report(&self, sink: &mut Sink, message: String) {
         let mut mode_path = self.setting.path();
