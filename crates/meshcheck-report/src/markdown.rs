@@ -140,12 +140,8 @@ pub fn render_markdown(report: &Report) -> String {
         table.overall.title, score.overall, score.grade,
     );
 
-    for category in Category::ALL {
-        // Findings are sorted worst first, so the capped rows are the ones that matter most.
-        let in_category = report.findings_in(category);
-        if in_category.is_empty() {
-            continue;
-        }
+    // Findings are sorted worst first, so the capped rows are the ones that matter most.
+    for (category, in_category) in report.findings_by_category() {
         let _ = writeln!(
             out,
             "\n<details><summary><b>{}</b>: {}</summary>\n",

@@ -223,6 +223,15 @@ impl Report {
             .collect()
     }
 
+    /// The categories that have findings, each with its findings (worst first), in category
+    /// order.
+    pub fn findings_by_category(&self) -> impl Iterator<Item = (Category, Vec<&Finding>)> {
+        Category::ALL
+            .into_iter()
+            .map(|category| (category, self.findings_in(category)))
+            .filter(|(_, findings)| !findings.is_empty())
+    }
+
     /// The summary table the text and Markdown reports end with: per category, then overall,
     /// the score and the findings per severity.
     pub(crate) fn summary_table(&self) -> SummaryTable {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use meshcheck_rules::{Category, Finding, Severity};
+use meshcheck_rules::{Finding, Severity};
 
 use crate::Report;
 use crate::score::Grade;
@@ -70,11 +70,7 @@ pub fn finding_line(finding: &Finding, options: TextOptions) -> String {
 /// The whole text report.
 pub fn render_text(report: &Report, options: TextOptions) -> String {
     let mut out = String::new();
-    for category in Category::ALL {
-        let in_category = report.findings_in(category);
-        if in_category.is_empty() {
-            continue;
-        }
+    for (category, in_category) in report.findings_by_category() {
         let _ = writeln!(
             out,
             "{}",
