@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use jiff::Timestamp;
+use meshcheck_input::Object;
 use meshcheck_model::CollectionGap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -85,6 +86,13 @@ impl SnapshotWriter {
             set_type_meta(&mut item, api_version, kind);
             redact_object(&mut item, &mut self.redaction);
             stored.push(item);
+        }
+    }
+
+    /// Adds objects read from manifests, each under its own apiVersion and kind.
+    pub fn add_manifest_objects(&mut self, objects: impl IntoIterator<Item = Object>) {
+        for object in objects {
+            self.add_objects(&object.api_version, &object.kind, vec![object.value]);
         }
     }
 

@@ -1,7 +1,6 @@
 //! Writing a generated mesh: as manifests (what `meshcheck analyze DIR` reads) and as a snapshot
 //! archive (what `meshcheck collect` writes), so that both inputs can be benchmarked and checked.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -63,7 +62,6 @@ pub fn write_archive(mesh: &GeneratedMesh, path: &Path) -> anyhow::Result<u64> {
         // Fixed, so that the same shape always gives the same archive bytes.
         collected_at: Timestamp::from_second(1_767_225_600)?,
     });
-    let mut by_kind: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
     for document in mesh.files.iter().flat_map(|(_, documents)| documents) {
         let text = |key: &str| {
             document
@@ -71,13 +69,7 @@ pub fn write_archive(mesh: &GeneratedMesh, path: &Path) -> anyhow::Result<u64> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         };
-        by_kind
-            .entry((text("apiVersion").to_owned(), text("kind").to_owned()))
-            .or_default()
-            .push(document.clone());
-    }
-    for ((api_version, kind), items) in by_kind {
-        writer.add_objects(&api_version, &kind, items);
+        writer.add_objects(text("apiVersion"), text("kind"), vec![document.clone()]);
     }
     writer.write_atomic(path)?;
     Ok(std::fs::metadata(path)?.len())

@@ -4,7 +4,7 @@
 //! RSS (`cargo test --release -p meshcheck --test portal_load -- --nocapture` for the figures in
 //! docs/performance.md).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -29,13 +29,6 @@ const CLUSTERS: usize = 5;
 fn archives(count: usize) -> Vec<Vec<u8>> {
     let loaded =
         meshcheck_input::load_paths(&[workspace().join("examples/bookinfo-broken")]).unwrap();
-    let mut by_kind: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
-    for object in loaded.objects {
-        by_kind
-            .entry((object.api_version, object.kind))
-            .or_default()
-            .push(object.value);
-    }
     (0..count)
         .map(|index| {
             let mut writer = SnapshotWriter::new(SnapshotInfo {
@@ -45,9 +38,7 @@ fn archives(count: usize) -> Vec<Vec<u8>> {
                 version_json: None,
                 collected_at: Timestamp::from_second(1_795_000_000 + index as i64 * 60).unwrap(),
             });
-            for ((api_version, kind), items) in &by_kind {
-                writer.add_objects(api_version, kind, items.clone());
-            }
+            writer.add_manifest_objects(loaded.objects.iter().cloned());
             writer.to_bytes().unwrap().1
         })
         .collect()

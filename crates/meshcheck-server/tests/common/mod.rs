@@ -7,7 +7,7 @@
 pub mod services;
 pub mod web;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -160,16 +160,7 @@ pub fn archive_with(
         version_json: None,
         collected_at: Timestamp::from_second(collected_at).unwrap(),
     });
-    let mut by_kind: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
-    for object in loaded.objects {
-        by_kind
-            .entry((object.api_version, object.kind))
-            .or_default()
-            .push(object.value);
-    }
-    for ((api_version, kind), items) in by_kind {
-        writer.add_objects(&api_version, &kind, items);
-    }
+    writer.add_manifest_objects(loaded.objects);
     extra(&mut writer);
     writer.to_bytes().unwrap().1
 }

@@ -1,12 +1,10 @@
 //! `meshcheck pack`: plain manifests → a snapshot archive, redacted like a collected one.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use meshcheck_archive::{SnapshotInfo, SnapshotWriter, Source, Timestamp};
 use meshcheck_input::Severity;
-use serde_json::Value;
 
 use crate::cli::PackArgs;
 
@@ -54,16 +52,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         version_json: None,
         collected_at: collected_at()?,
     });
-    let mut by_kind: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
-    for object in loaded.objects {
-        by_kind
-            .entry((object.api_version, object.kind))
-            .or_default()
-            .push(object.value);
-    }
-    for ((api_version, kind), items) in by_kind {
-        writer.add_objects(&api_version, &kind, items);
-    }
+    writer.add_manifest_objects(loaded.objects);
     if let Some(key) = &args.anonymize_key {
         writer.anonymize_with_key(key);
     } else if args.anonymize {
