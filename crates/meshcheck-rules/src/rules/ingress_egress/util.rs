@@ -209,19 +209,27 @@ pub(crate) fn is_egress_service(service: &Resource, egress: &[&Map<String, Value
         })
 }
 
+/// The ConfigMap the mesh config was read from, when the input holds it.
+pub(crate) fn mesh_config_map(mesh: &Mesh) -> Option<&Resource> {
+    let reference = mesh
+        .mesh_config
+        .source
+        .as_deref()?
+        .strip_prefix("ConfigMap ")?;
+    let (namespace, name) = reference.split_once('/')?;
+    mesh.get(Kind::ConfigMap, namespace, name)
+}
+
 /// Reports about the mesh config: on its ConfigMap when it came from one, else on the file.
 pub(crate) fn report_mesh_config<'s>(
     mesh: &Mesh,
     sink: &'s mut Sink,
     message: String,
 ) -> &'s mut Finding {
-    let source = mesh.mesh_config.source.clone().unwrap_or_default();
-    if let Some(reference) = source.strip_prefix("ConfigMap ")
-        && let Some((namespace, name)) = reference.split_once('/')
-        && let Some(config_map) = mesh.get(Kind::ConfigMap, namespace, name)
-    {
+    if let Some(config_map) = mesh_config_map(mesh) {
         return sink.report(config_map, &["data", "mesh"], message);
     }
+    let source = mesh.mesh_config.source.clone().unwrap_or_default();
     sink.report_detached(
         Some(ResourceRef {
             api_version: "meshconfig".to_owned(),

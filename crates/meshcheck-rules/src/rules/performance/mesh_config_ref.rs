@@ -1,8 +1,9 @@
 //! Reporting on the mesh configuration: the `istio` ConfigMap when it came from the input, else
 //! the `--mesh-config` file.
 
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Mesh;
 
+use crate::rules::ingress_egress::util::mesh_config_map;
 use crate::{Finding, Sink, SourceLocation};
 
 /// Reports a finding about a mesh config field (a path below the mesh config, e.g.
@@ -14,10 +15,7 @@ pub(crate) fn report_mesh_config<'s>(
     message: String,
 ) -> Option<&'s mut Finding> {
     let source = mesh.mesh_config.source.as_deref()?;
-    if let Some(reference) = source.strip_prefix("ConfigMap ")
-        && let Some((namespace, name)) = reference.split_once('/')
-        && let Some(config_map) = mesh.get(Kind::ConfigMap, namespace, name)
-    {
+    if let Some(config_map) = mesh_config_map(mesh) {
         return Some(sink.report(config_map, &["data", "mesh"], message));
     }
     Some(sink.report_detached(
