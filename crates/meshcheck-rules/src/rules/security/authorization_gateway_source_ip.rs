@@ -1,7 +1,7 @@
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 
-use super::authz::{RuleField, Scope, is_ingress_gateway_labels, rule_fields, rules};
+use super::authz::{RuleField, Scope, fields_with_values, is_ingress_gateway_labels};
 use super::workloads::service_selector;
 use crate::{Sink, declare_rule};
 
@@ -87,11 +87,7 @@ fn rewriting_services<'a>(mesh: &'a Mesh, scope: &Scope) -> Vec<&'a Resource> {
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
-        let fields: Vec<RuleField> = rules(policy)
-            .enumerate()
-            .flat_map(|(index, rule)| rule_fields(rule, index))
-            .filter(|field| is_peer_address(field) && !field.values.is_empty())
-            .collect();
+        let fields = fields_with_values(policy, is_peer_address);
         let Some(field) = fields.first() else {
             continue;
         };

@@ -4,8 +4,8 @@ use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Protocol, Resource, items, str_field};
 use serde_json::Value;
 
-use super::authz::{Action, RuleField, Scope, rule_fields, rules};
-use super::workloads::{WorkloadIndex, service_selector};
+use super::authz::{Action, RuleField, Scope, fields_with_values};
+use super::workloads::{WorkloadIndex, service_selector, services_by_namespace};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -109,13 +109,7 @@ fn fronting_services<'a>(
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let mut services: HashMap<&str, Vec<&Resource>> = HashMap::new();
-    for service in mesh.of_kind(Kind::Service) {
-        services
-            .entry(&service.namespace)
-            .or_default()
-            .push(service);
-    }
+    let services = services_by_namespace(mesh);
     // A policy can only be reported where some Service serves a TCP port: skip the others
     // before resolving what they select.
     let namespaces_with_tcp: HashSet<&str> = services
@@ -139,11 +133,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if !matches!(action, Action::Allow | Action::Deny) {
             continue;
         }
-        let fields: Vec<RuleField> = rules(policy)
-            .enumerate()
-            .flat_map(|(index, rule)| rule_fields(rule, index))
-            .filter(|field| http_only(field) && !field.values.is_empty())
-            .collect();
+        let fields = fields_with_values(policy, http_only);
         let Some(field) = fields.first() else {
             continue;
         };

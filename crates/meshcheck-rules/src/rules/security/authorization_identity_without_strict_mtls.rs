@@ -1,6 +1,6 @@
 use meshcheck_model::{Kind, Mesh, Resource};
 
-use super::authz::{Action, RuleField, Scope, rule_fields, rules};
+use super::authz::{Action, RuleField, Scope, fields_with_values};
 use super::mtls::{Effective, MtlsMode, PeerAuthentications};
 use super::workloads::WorkloadIndex;
 use crate::{Sink, declare_rule};
@@ -104,11 +104,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if !matches!(action, Action::Allow | Action::Deny) {
             continue;
         }
-        let fields: Vec<RuleField> = rules(policy)
-            .enumerate()
-            .flat_map(|(index, rule)| rule_fields(rule, index))
-            .filter(|field| is_identity(field) && !field.values.is_empty())
-            .collect();
+        let fields = fields_with_values(policy, is_identity);
         if fields.is_empty() {
             continue;
         }

@@ -227,6 +227,19 @@ pub(crate) fn rules(policy: &Resource) -> impl Iterator<Item = &Value> {
     items(policy.spec().get("rules"))
 }
 
+/// The fields of a policy's rules (see [`rule_fields`]) that `wanted` picks and that list
+/// values, rule by rule.
+pub(crate) fn fields_with_values(
+    policy: &Resource,
+    wanted: impl Fn(&RuleField) -> bool,
+) -> Vec<RuleField<'_>> {
+    rules(policy)
+        .enumerate()
+        .flat_map(|(index, rule)| rule_fields(rule, index))
+        .filter(|field| !field.values.is_empty() && wanted(field))
+        .collect()
+}
+
 /// Whether a policy is an "allow-nothing" (ALLOW without rules) or "deny-all" (DENY with a rule
 /// that matches everything): the building blocks of default-deny.
 pub(crate) fn denies_by_default(policy: &Resource) -> bool {

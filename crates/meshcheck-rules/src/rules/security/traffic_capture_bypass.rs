@@ -1,9 +1,9 @@
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use meshcheck_model::{Kind, Mesh, Resource, items};
 use serde_json::Value;
 
-use super::workloads::{Workload, service_selector, workloads};
+use super::workloads::{Workload, service_selector, services_by_namespace, workloads};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -91,13 +91,7 @@ fn list(value: &str) -> Vec<&str> {
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
-    let mut services: HashMap<&str, Vec<&Resource>> = HashMap::new();
-    for service in mesh.of_kind(Kind::Service) {
-        services
-            .entry(&service.namespace)
-            .or_default()
-            .push(service);
-    }
+    let services = services_by_namespace(mesh);
     for workload in workloads(mesh) {
         if !workload.in_mesh(mesh) {
             continue;

@@ -213,6 +213,18 @@ pub(crate) fn pod_workload(pod: &Resource) -> Workload<'_> {
     Workload::of(pod).expect("a Pod has a pod template")
 }
 
+/// The mesh's Services by namespace, in input order.
+pub(crate) fn services_by_namespace(mesh: &Mesh) -> HashMap<&str, Vec<&Resource>> {
+    let mut services: HashMap<&str, Vec<&Resource>> = HashMap::new();
+    for service in mesh.of_kind(Kind::Service) {
+        services
+            .entry(&service.namespace)
+            .or_default()
+            .push(service);
+    }
+    services
+}
+
 /// A Service's non-empty pod selector.
 pub(crate) fn service_selector(service: &Resource) -> Option<&Map<String, Value>> {
     service
