@@ -245,6 +245,10 @@ async fn pages_show_the_sessions_tenant_only() {
     let (status, report) = page(&client, &format!("{base}/snapshots/{new}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(report.contains("prod"));
+    assert!(
+        report.contains("<a href=\"/\">Fleet</a>"),
+        "the stored report links back to the fleet"
+    );
     let response = portal.get(Some(&owner), &format!("/snapshots/{new}")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let response = portal.get(Some(&owner), "/").await;

@@ -1,15 +1,42 @@
 //! `GET /snapshots/{id}`: the stored HTML report (to a session or a bearer token), served with the Content-Security-Policy the
 //! page itself declares (hashes of its inline style and script), so nothing else can run.
 
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::layout::path_segment;
 use super::session::PageCaller;
 use crate::api::ApiError;
 use crate::api::snapshots::{find, require_done};
 use crate::blobs::Blob;
 use crate::state::AppState;
+
+/// The way back into the portal, put at the top of a stored report: plain links, so the report's
+/// own policy (hashes of its style and script) has nothing new to allow.
+#[derive(Template)]
+#[template(path = "report_nav.html")]
+struct ReportNav<'a> {
+    cluster: &'a str,
+    cluster_href: String,
+}
+
+/// `html` with `nav` right after its `<body>` tag (unchanged when it has none).
+fn with_nav(html: &str, nav: &str) -> String {
+    let Some(body) = html.find("<body") else {
+        return html.to_owned();
+    };
+    let Some(close) = html[body..].find('>') else {
+        return html.to_owned();
+    };
+    let at = body + close + 1;
+    let mut page = String::with_capacity(html.len() + nav.len());
+    page.push_str(&html[..at]);
+    page.push_str(nav);
+    page.push_str(&html[at..]);
+    page
+}
 
 /// When a page declares no policy: nothing may load or run.
 const FALLBACK_POLICY: &str = "default-src 'none'";
@@ -53,7 +80,13 @@ pub async fn page(
         "{}; frame-ancestors 'none'",
         declared_policy(&text).unwrap_or(FALLBACK_POLICY)
     );
-    let mut response = html.into_response();
+    let nav = ReportNav {
+        cluster: &snapshot.cluster,
+        cluster_href: format!("/clusters/{}", path_segment(&snapshot.cluster)),
+    }
+    .render()
+    .map_err(ApiError::internal)?;
+    let mut response = with_nav(&text, &nav).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -68,6 +101,27 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_portal_links_go_right_after_the_body_tag_escaped() {
+        let nav = ReportNav {
+            cluster: "prod <eu>",
+            cluster_href: format!("/clusters/{}", path_segment("prod <eu>")),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            nav.contains("prod &#60;eu&#62;") || nav.contains("prod &lt;eu&gt;"),
+            "{nav}"
+        );
+        assert!(nav.contains("href=\"/clusters/prod%20%3Ceu%3E\""), "{nav}");
+        let page = with_nav("<html><body class=\"x\"><h1>r</h1></body></html>", "<nav/>");
+        assert_eq!(
+            page,
+            "<html><body class=\"x\"><nav/><h1>r</h1></body></html>"
+        );
+        assert_eq!(with_nav("no body", "<nav/>"), "no body");
+    }
 
     #[test]
     fn the_policy_comes_from_the_page_head() {
