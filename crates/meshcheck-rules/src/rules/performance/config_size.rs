@@ -34,6 +34,9 @@ type SidecarWithSelector<'a> = (&'a Resource, Option<&'a serde_json::Map<String,
 /// Host visibility of the whole mesh, computed once.
 pub(crate) struct ConfigSizes<'a> {
     hosts: Vec<VisibleHost>,
+    /// namespace → indexes in `hosts` of the hosts defined there: a Sidecar that names its
+    /// namespaces is answered from those alone, not from every host of the mesh.
+    hosts_by_namespace: HashMap<String, Vec<usize>>,
     /// namespace → its Sidecars with their (non-empty) workload selector, in input order.
     sidecars: HashMap<&'a str, Vec<SidecarWithSelector<'a>>>,
     root: String,
@@ -103,8 +106,16 @@ impl<'a> ConfigSizes<'a> {
                 });
             }
         }
+        let mut hosts_by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, host) in hosts.iter().enumerate() {
+            hosts_by_namespace
+                .entry(host.namespace.clone())
+                .or_default()
+                .push(index);
+        }
         ConfigSizes {
             hosts,
+            hosts_by_namespace,
             sidecars: {
                 let mut by_namespace: HashMap<&str, Vec<_>> = HashMap::new();
                 for sidecar in mesh.of_kind(Kind::Sidecar) {
@@ -168,7 +179,9 @@ impl<'a> ConfigSizes<'a> {
         if let Some(estimate) = self.cache.get(&key) {
             return (*estimate, sidecar);
         }
-        let egress: Option<Vec<(String, String)>> = sidecar.and_then(|sidecar| {
+        // Egress entries as (namespace or `*`, host pattern, the pattern's FQDN in that
+        // namespace when it names one).
+        let egress: Option<Vec<(String, String, Option<String>)>> = sidecar.and_then(|sidecar| {
             let listeners: Vec<&Value> = items(sidecar.spec().get("egress")).collect();
             if listeners.is_empty() {
                 return None;
@@ -180,25 +193,47 @@ impl<'a> ConfigSizes<'a> {
                     .filter_map(|entry| entry.split_once('/'))
                     .map(|(scope, host)| {
                         let scope = if scope == "." { namespace } else { scope };
-                        (scope.to_owned(), host.to_owned())
+                        let fqdn = (scope != "*").then(|| to_fqdn(scope, host));
+                        (scope.to_owned(), host.to_owned(), fqdn)
                     })
                     .collect(),
             )
         });
+        // Only hosts of the namespaces the egress names can be selected (all, for `*/…`).
+        let candidates: Vec<usize> = match &egress {
+            Some(entries) if entries.iter().all(|(scope, _, _)| scope != "*") => {
+                let mut namespaces: Vec<&str> =
+                    entries.iter().map(|(scope, _, _)| scope.as_str()).collect();
+                namespaces.sort_unstable();
+                namespaces.dedup();
+                namespaces
+                    .into_iter()
+                    .filter_map(|scope| self.hosts_by_namespace.get(scope))
+                    .flatten()
+                    .copied()
+                    .collect()
+            }
+            _ => (0..self.hosts.len()).collect(),
+        };
         let mut estimate = ConfigEstimate {
             services: 0,
             clusters: 0,
         };
-        for host in &self.hosts {
+        for host in candidates.into_iter().map(|index| &self.hosts[index]) {
             if !visible(&host.scopes, namespace) {
                 continue;
             }
             let selected = match &egress {
                 None => true,
-                Some(entries) => entries.iter().any(|(scope, pattern)| {
+                Some(entries) => entries.iter().any(|(scope, pattern, pattern_fqdn)| {
                     (scope == "*" || *scope == host.namespace)
                         && (pattern == "*"
-                            || host_covered_by(&host.fqdn, &to_fqdn(&host.namespace, pattern))
+                            || match pattern_fqdn {
+                                Some(fqdn) => host_covered_by(&host.fqdn, fqdn),
+                                None => {
+                                    host_covered_by(&host.fqdn, &to_fqdn(&host.namespace, pattern))
+                                }
+                            }
                             || fqdn_parts(&host.fqdn).is_some_and(|(name, _)| name == pattern))
                 }),
             };
