@@ -124,7 +124,7 @@ fn network_hint(container: &Value) -> Option<String> {
 fn runs_as_proxy_user(workload: &Workload, container: &Value) -> bool {
     container
         .at("/securityContext/runAsUser")
-        .or_else(|| workload.spec.at("/securityContext/runAsUser"))
+        .or_else(|| workload.pod.spec.at("/securityContext/runAsUser"))
         .and_then(Value::as_i64)
         == Some(1337)
 }

@@ -28,9 +28,6 @@ const TEMPLATE_CONTROLLERS: [Kind; 5] = [
 pub(crate) struct Workload<'a> {
     pub resource: &'a Resource,
     pub pod: &'a PodTemplate<'a>,
-    /// Path from the resource's root to the pod (template): empty for a Pod.
-    pub pod_path: &'static [&'static str],
-    pub spec: &'a Value,
 }
 
 impl<'a> Workload<'a> {
@@ -43,12 +40,7 @@ impl<'a> Workload<'a> {
         let pod = resource
             .pod_template()
             .expect("a workload is a Pod or a controller");
-        Workload {
-            resource,
-            pod,
-            pod_path: pod.path,
-            spec: pod.spec,
-        }
+        Workload { resource, pod }
     }
 
     /// The workload as a Pod resource.
@@ -84,7 +76,8 @@ impl<'a> Workload<'a> {
 
     /// A field path below the pod (`["spec", "containers", "0"]`) as a path from the resource.
     pub fn path(&self, below: &[&'a str]) -> Vec<&'a str> {
-        self.pod_path
+        self.pod
+            .path
             .iter()
             .copied()
             .chain(below.iter().copied())

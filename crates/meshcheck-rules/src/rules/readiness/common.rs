@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use meshcheck_model::inventory::gateway_role;
 use meshcheck_model::{Mesh, Resource};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::rules::security::workloads::{control_plane_in_input, workloads};
 
@@ -27,13 +27,12 @@ pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<String> {
         .into_iter()
         .filter(|workload| workload.namespace() != root)
         .filter(|workload| {
-            let empty = Map::new();
-            let annotations = workload
-                .metadata
-                .get("annotations")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
-            gateway_role(workload.labels(), annotations, workload.resource.name()).is_none()
+            gateway_role(
+                workload.labels(),
+                workload.pod.annotations,
+                workload.resource.name(),
+            )
+            .is_none()
         })
         .filter(|workload| mesh.pod_in_mesh(workload.namespace(), workload.pod))
         .map(|workload| workload.namespace().to_owned())

@@ -78,7 +78,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .collect();
         let mut container_ports: BTreeSet<u64> = BTreeSet::new();
         for workload in &selected {
-            for container in items(workload.pod_spec.get("containers")) {
+            for container in items(workload.pod.spec.get("containers")) {
                 for port in items(container.get("ports")) {
                     if let Some(number) = port.get("containerPort").and_then(Value::as_u64) {
                         container_ports.insert(number);

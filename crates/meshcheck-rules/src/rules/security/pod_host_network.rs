@@ -64,7 +64,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     for workload in candidates {
         let namespace = workload.namespace();
         if workload
-            .pod_spec
+            .pod
+            .spec
             .get("hostNetwork")
             .and_then(Value::as_bool)
             != Some(true)

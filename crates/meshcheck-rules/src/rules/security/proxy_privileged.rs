@@ -70,7 +70,7 @@ fn problems(workload: &Workload, container: &Value, proxy: bool) -> (Vec<String>
     }
     let tproxy = workload.annotation("sidecar.istio.io/interceptionMode") == Some("TPROXY");
     if !tproxy
-        && effective(container, workload.pod_spec, "runAsUser").and_then(Value::as_i64) == Some(0)
+        && effective(container, workload.pod.spec, "runAsUser").and_then(Value::as_i64) == Some(0)
     {
         found.push("runAsUser: 0 (root)".to_owned());
     }

@@ -54,7 +54,7 @@ declare_rule! {
 /// The ports a workload serves: its container ports and the target ports of its Services.
 fn served_ports(services: &[&Resource], workload: &Workload) -> BTreeSet<String> {
     let mut ports = BTreeSet::new();
-    for container in items(workload.pod_spec.get("containers")) {
+    for container in items(workload.pod.spec.get("containers")) {
         for port in items(container.get("ports")) {
             if let Some(number) = port.get("containerPort").and_then(Value::as_u64) {
                 ports.insert(number.to_string());

@@ -63,13 +63,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     for workload in workloads(mesh) {
         let namespace = workload.namespace();
         if namespace == root
-            || host_network(workload.pod_spec)
+            || host_network(workload.pod.spec)
             || !namespace_injected(mesh, namespace)
             || inject_override(workload.pod).as_deref() != Some("false")
         {
             continue;
         }
         let field = if workload
+            .pod
             .metadata
             .at("/labels/sidecar.istio.io~1inject")
             .is_some()

@@ -56,25 +56,15 @@ pub(crate) fn inject_override<'a>(pod: &PodTemplate<'a>) -> Option<std::borrow::
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Workload<'a> {
     pub resource: &'a Resource,
+    /// Its pod (template): metadata, spec, labels, where it sits in the resource.
     pub pod: &'a PodTemplate<'a>,
-    /// The pod (template) metadata.
-    pub metadata: &'a Value,
-    pub pod_spec: &'a Value,
-    /// Where the pod template sits in the resource (empty for a Pod).
-    pub template_path: &'static [&'static str],
 }
 
 impl<'a> Workload<'a> {
     /// The workload of a Pod or controller resource (`None` for other kinds).
     fn of(resource: &'a Resource) -> Option<Workload<'a>> {
         let pod = resource.pod_template()?;
-        Some(Workload {
-            resource,
-            pod,
-            metadata: pod.metadata,
-            pod_spec: pod.spec,
-            template_path: pod.path,
-        })
+        Some(Workload { resource, pod })
     }
 
     pub(crate) fn namespace(&self) -> &'a str {
@@ -105,7 +95,8 @@ impl<'a> Workload<'a> {
 
     /// A path below the pod template (`["spec", "hostNetwork"]` of the pod).
     pub(crate) fn path<'p>(&self, below: &[&'p str]) -> Vec<&'p str> {
-        self.template_path
+        self.pod
+            .path
             .iter()
             .copied()
             .chain(below.iter().copied())
@@ -125,7 +116,7 @@ impl<'a> Workload<'a> {
     /// The container of that name.
     pub(crate) fn container(&self, name: &str) -> Option<(usize, &'static str, &'a Value)> {
         for field in ["containers", "initContainers"] {
-            if let Some((index, container)) = items(self.pod_spec.get(field))
+            if let Some((index, container)) = items(self.pod.spec.get(field))
                 .enumerate()
                 .find(|(_, container)| str_field(container, "name") == Some(name))
             {
