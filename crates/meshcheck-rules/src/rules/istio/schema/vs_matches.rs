@@ -38,11 +38,8 @@ pub(super) fn canonical_match(section: &str, matched: &Value) -> String {
     let mut out = String::new();
     match matched {
         Value::Object(fields) => {
-            let mut fields = fields.clone();
-            if section == "http" {
-                fields.remove("name");
-            }
-            write_message(&mut out, &fields);
+            let skip = (section == "http").then_some("name");
+            write_message(&mut out, fields, skip);
         }
         other => write_scalar(&mut out, other),
     }
@@ -60,8 +57,12 @@ fn is_default_scalar(value: &Value) -> bool {
     }
 }
 
-fn write_message(out: &mut String, fields: &Map<String, Value>) {
-    let sorted: BTreeMap<&String, &Value> = fields.iter().collect();
+/// Writes a match object's canonical text, leaving out the field `skip` (the HTTP match name).
+fn write_message(out: &mut String, fields: &Map<String, Value>, skip: Option<&str>) {
+    let sorted: BTreeMap<&String, &Value> = fields
+        .iter()
+        .filter(|(key, _)| Some(key.as_str()) != skip)
+        .collect();
     out.push('{');
     for (key, value) in sorted {
         let keep_empty = ONEOF_FIELDS.contains(&key.as_str()) && !value.is_null();
@@ -79,7 +80,7 @@ fn write_message(out: &mut String, fields: &Map<String, Value>) {
             for (entry, entry_value) in entries {
                 let _ = write!(out, "{entry:?}:");
                 match entry_value {
-                    Value::Object(inner) => write_message(out, inner),
+                    Value::Object(inner) => write_message(out, inner, None),
                     other => write_scalar(out, other),
                 }
                 out.push(',');
@@ -89,12 +90,12 @@ fn write_message(out: &mut String, fields: &Map<String, Value>) {
         }
         let _ = write!(out, "{key:?}:");
         match value {
-            Value::Object(inner) => write_message(out, inner),
+            Value::Object(inner) => write_message(out, inner, None),
             Value::Array(list) => {
                 out.push('[');
                 for item in list {
                     match item {
-                        Value::Object(inner) => write_message(out, inner),
+                        Value::Object(inner) => write_message(out, inner, None),
                         other => write_scalar(out, other),
                     }
                     out.push(',');
