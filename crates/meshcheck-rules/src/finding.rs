@@ -106,6 +106,17 @@ impl Sink {
         self.findings.last_mut().expect("just pushed")
     }
 
+    /// [`Sink::report`] with a path built for this finding only (owned elements).
+    pub fn report_at(
+        &mut self,
+        resource: &Resource,
+        path: &[String],
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        self.report(resource, &path, message)
+    }
+
     /// Reports an Istio message (`IST0101`): its level becomes the severity.
     pub fn istio(
         &mut self,

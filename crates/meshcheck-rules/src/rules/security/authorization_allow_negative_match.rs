@@ -68,7 +68,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 })
                 .collect();
             names.dedup();
-            sink.report(
+            sink.report_at(
                 policy,
                 &first.path(),
                 format!(

@@ -55,7 +55,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 let Some(principal) = principal else {
                     continue;
                 };
-                sink.report(
+                sink.report_at(
                     policy,
                     &field.path(),
                     format!(

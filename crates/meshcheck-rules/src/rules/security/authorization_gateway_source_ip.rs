@@ -96,7 +96,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         let Some(service) = services.first() else {
             continue;
         };
-        sink.report(
+        sink.report_at(
             policy,
             &field.path(),
             format!(

@@ -162,7 +162,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             "Istio ignores these fields on TCP traffic, so the rule denies every connection matching the rest of it"
         };
         let listed: Vec<&str> = ports.iter().map(|(port, _)| port.as_str()).collect();
-        sink.report(
+        sink.report_at(
             policy,
             &field.path(),
             format!(

@@ -141,7 +141,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 None => continue,
             },
         };
-        sink.report(
+        sink.report_at(
             policy,
             &field.path(),
             format!(

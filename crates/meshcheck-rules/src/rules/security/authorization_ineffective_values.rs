@@ -95,7 +95,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                         Severity::Warning,
                     ),
                 };
-                sink.report(
+                sink.report_at(
                     policy,
                     &field.path(),
                     format!(

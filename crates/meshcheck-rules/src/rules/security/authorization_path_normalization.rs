@@ -95,7 +95,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             }) else {
                 continue;
             };
-            let finding = sink.report(
+            let finding = sink.report_at(
                 policy,
                 &found.path(),
                 format!(

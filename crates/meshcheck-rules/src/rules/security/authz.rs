@@ -126,7 +126,7 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// One field of a rule, with its path below the policy.
+/// One field of a rule, with where it is in the policy.
 #[derive(Debug)]
 pub(crate) struct RuleField<'a> {
     /// `source`, `operation` or `when`.
@@ -136,19 +136,37 @@ pub(crate) struct RuleField<'a> {
     pub values: Vec<&'a str>,
     /// For `when`: whether the values are `notValues`.
     pub negated: bool,
-    pub path: Vec<String>,
+    /// Index of the rule in `spec.rules`.
+    rule: usize,
+    /// `from`/`to` and the entry's index, or `when` and the condition's index.
+    list: &'static str,
+    entry: usize,
+    /// The last path element: the field's name, or `values`/`notValues` for `when`.
+    leaf: &'a str,
 }
 
 impl RuleField<'_> {
-    pub(crate) fn path(&self) -> Vec<&str> {
-        self.path.iter().map(String::as_str).collect()
+    /// The field's path below the policy, built only when a finding needs it (the authorization
+    /// rules walk every field of every policy and report on few).
+    pub(crate) fn path(&self) -> Vec<String> {
+        let mut path = vec![
+            "spec".to_owned(),
+            "rules".to_owned(),
+            self.rule.to_string(),
+            self.list.to_owned(),
+            self.entry.to_string(),
+        ];
+        if self.section != "when" {
+            path.push(self.section.to_owned());
+        }
+        path.push(self.leaf.to_owned());
+        path
     }
 }
 
 /// Every field of rule `index` of a policy: each `from[].source` and `to[].operation` field and
 /// each `when` condition (once for `values`, once for `notValues`).
 pub(crate) fn rule_fields(rule: &Value, index: usize) -> Vec<RuleField<'_>> {
-    let index = index.to_string();
     let mut fields = Vec::new();
     for (list, section) in [("from", "source"), ("to", "operation")] {
         for (entry_index, entry) in items(rule.get(list)).enumerate() {
@@ -161,15 +179,10 @@ pub(crate) fn rule_fields(rule: &Value, index: usize) -> Vec<RuleField<'_>> {
                     name,
                     values: strings(Some(value)),
                     negated: name.starts_with("not"),
-                    path: vec![
-                        "spec".into(),
-                        "rules".into(),
-                        index.clone(),
-                        list.into(),
-                        entry_index.to_string(),
-                        section.into(),
-                        name.clone(),
-                    ],
+                    rule: index,
+                    list,
+                    entry: entry_index,
+                    leaf: name,
                 });
             }
         }
@@ -183,14 +196,10 @@ pub(crate) fn rule_fields(rule: &Value, index: usize) -> Vec<RuleField<'_>> {
                     name: key,
                     values: strings(Some(value)),
                     negated,
-                    path: vec![
-                        "spec".into(),
-                        "rules".into(),
-                        index.clone(),
-                        "when".into(),
-                        condition_index.to_string(),
-                        field.into(),
-                    ],
+                    rule: index,
+                    list: "when",
+                    entry: condition_index,
+                    leaf: field,
                 });
             }
         }
@@ -317,5 +326,9 @@ mod tests {
         );
         assert_eq!(fields[1].name, "source.principal");
         assert!(fields[1].negated);
+        assert_eq!(
+            fields[1].path(),
+            ["spec", "rules", "2", "when", "0", "notValues"]
+        );
     }
 }
