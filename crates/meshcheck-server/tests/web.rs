@@ -143,6 +143,33 @@ async fn signing_in_and_out_with_csrf_protection(backend: Backend) {
         "followed to the login page"
     );
 
+    // Signing in from a page's redirect returns to that page; a `next` off the site does not.
+    for (next, lands) in [
+        ("/clusters/prod?cursor=1.2", "/clusters/prod?cursor=1.2"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+    ] {
+        let client = browser();
+        let url =
+            reqwest::Url::parse_with_params(&format!("{base}/login"), &[("next", next)]).unwrap();
+        let response = client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let form = response.text().await.unwrap();
+        let csrf = hidden(&form, "csrf");
+        let response = client
+            .post(format!("{base}/login"))
+            .form(&[
+                ("token", token.as_str()),
+                ("csrf", csrf.as_str()),
+                ("next", hidden(&form, "next").as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(location(response.headers()), lands, "{next}");
+    }
+
     // Revoking the token ends its sessions.
     let client = signed_in(base, &token).await;
     assert_eq!(page(&client, &format!("{base}/")).await.0, StatusCode::OK);
