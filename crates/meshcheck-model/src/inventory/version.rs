@@ -92,9 +92,11 @@ impl Version {
 
     /// The release without suffixes: `1.24.3`, `1.25` or `1.24.0-rc.1`.
     pub fn release_text(&self) -> String {
-        let mut text = format!("{}.{}", self.major, self.minor);
+        use std::fmt::Write as _;
+        let mut text = String::with_capacity(16);
+        let _ = write!(text, "{}.{}", self.major, self.minor);
         if let Some(patch) = self.patch {
-            text.push_str(&format!(".{patch}"));
+            let _ = write!(text, ".{patch}");
         }
         if let Some(pre) = &self.pre {
             text.push('-');

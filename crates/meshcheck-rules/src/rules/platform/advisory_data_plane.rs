@@ -66,14 +66,16 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if !proxy.kind.is_envoy() {
             continue;
         }
-        let mut path: Vec<String> = proxy.container_path().to_vec();
-        path.push("image".to_owned());
         let group = groups
             .entry(version.release_text())
             .or_insert_with(|| VersionGroup {
                 version: version.clone(),
                 resource: proxy.pod,
-                path,
+                path: {
+                    let mut path: Vec<String> = proxy.container_path().to_vec();
+                    path.push("image".to_owned());
+                    path
+                },
                 pods: 0,
                 gateways: 0,
                 example: format!("pod {}/{}", proxy.pod.namespace, proxy.pod.name()),
