@@ -282,13 +282,7 @@ mod tests {
     }
 
     fn digest(findings: Vec<DigestFinding>, objects: &[(&str, &str, &str)]) -> SnapshotDigest {
-        let mut hashes: ObjectHashes = BTreeMap::new();
-        for (kind, name, hash) in objects {
-            hashes
-                .entry((*kind).to_owned())
-                .or_default()
-                .insert((*name).to_owned(), (*hash).to_owned());
-        }
+        let hashes = crate::testing::object_hashes(objects);
         SnapshotDigest {
             format: DIGEST_FORMAT,
             cluster: Some("prod".to_owned()),

@@ -1,11 +1,8 @@
 //! A drift with something in every section, for renderer tests.
-
-use std::collections::BTreeMap;
-
 use meshcheck_rules::{Category, Severity};
 
 use crate::diff::{Drift, diff};
-use crate::digest::{DIGEST_FORMAT, DigestFinding, ResourceKey, SnapshotDigest};
+use crate::digest::{DIGEST_FORMAT, DigestFinding, ObjectHashes, ResourceKey, SnapshotDigest};
 
 fn finding(code: &str, severity: Severity, name: &str, message: &str) -> DigestFinding {
     DigestFinding {
@@ -21,6 +18,18 @@ fn finding(code: &str, severity: Severity, name: &str, message: &str) -> DigestF
     }
 }
 
+/// Object hashes from `(kind, namespace/name, hash)` triples.
+pub(crate) fn object_hashes(objects: &[(&str, &str, &str)]) -> ObjectHashes {
+    let mut hashes = ObjectHashes::new();
+    for (kind, name, hash) in objects {
+        hashes
+            .entry((*kind).to_owned())
+            .or_default()
+            .insert((*name).to_owned(), (*hash).to_owned());
+    }
+    hashes
+}
+
 fn digest(
     collected_at: &str,
     score: u8,
@@ -30,13 +39,7 @@ fn digest(
     findings: Vec<DigestFinding>,
     objects: &[(&str, &str, &str)],
 ) -> SnapshotDigest {
-    let mut hashes: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for (kind, name, hash) in objects {
-        hashes
-            .entry((*kind).to_owned())
-            .or_default()
-            .insert((*name).to_owned(), (*hash).to_owned());
-    }
+    let hashes = object_hashes(objects);
     SnapshotDigest {
         format: DIGEST_FORMAT,
         cluster: Some("prod-eu".to_owned()),
