@@ -21,7 +21,7 @@ pub use cluster::{ClusterInfo, CollectionGap, InputSource};
 pub use derived::DerivedCache;
 pub use kind::Kind;
 pub use mesh::{Mesh, MeshInputs, SYSTEM_NAMESPACES};
-pub use pod_template::{PodTemplate, pod_path};
+pub use pod_template::{Container, PodTemplate, pod_path};
 pub use protocol::Protocol;
 pub use proxy_stats::{PodRef, ProxyStats, ProxyStatsError};
 pub use resource::{Resource, ResourceId, items, str_field, strings};

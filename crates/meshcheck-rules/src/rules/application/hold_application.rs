@@ -92,7 +92,7 @@ fn resolvable_name(namespace: &str, host: &str) -> String {
 /// ServiceEntry host of the mesh (so the dependency is known, not guessed).
 fn outbound_dependency(mesh: &Mesh, workload: &Workload) -> Option<(String, String)> {
     for container in workload.containers() {
-        if str_field(container, "name") == Some("istio-proxy") {
+        if container.name == "istio-proxy" {
             continue;
         }
         for env in items(container.get("env")) {

@@ -131,10 +131,10 @@ fn runs_as_proxy_user(workload: &Workload, container: &Value) -> bool {
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let any_app_init = any_pod(mesh, |pod| {
-        pod.init_containers().any(|container| {
+        pod.init_containers().iter().any(|container| {
             !matches!(
-                str_field(container, "name"),
-                Some("istio-init" | "istio-validation" | "istio-proxy")
+                container.name,
+                "istio-init" | "istio-validation" | "istio-proxy"
             )
         })
     });
@@ -155,8 +155,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             continue;
         }
         let mut native_proxy_started = false;
-        for (index, container) in workload.init_containers().enumerate() {
-            let name = str_field(container, "name").unwrap_or_default();
+        for container in workload.init_containers() {
+            let (index, name, container) = (container.index, container.name, container.value);
             if name == "istio-proxy" {
                 native_proxy_started = str_field(container, "restartPolicy") == Some("Always");
                 continue;

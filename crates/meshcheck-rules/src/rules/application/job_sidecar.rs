@@ -82,9 +82,9 @@ fn completes(workload: &Workload) -> bool {
 
 /// Whether an injected pod runs the proxy as a native sidecar.
 fn native_proxy(workload: &Workload) -> bool {
-    workload.init_containers().any(|container| {
-        str_field(container, "name") == Some("istio-proxy")
-            && str_field(container, "restartPolicy") == Some("Always")
+    workload.init_containers().iter().any(|container| {
+        container.name == "istio-proxy"
+            && str_field(container.value, "restartPolicy") == Some("Always")
     })
 }
 
@@ -109,7 +109,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             || mesh.pod_in_ambient(workload.resource)
             || workload.annotation("sidecar.istio.io/nativeSidecar") == Some("true")
             || native_proxy(&workload)
-            || workload.containers().any(stops_proxy)
+            || workload
+                .containers()
+                .iter()
+                .any(|container| stops_proxy(container.value))
             || completes(&workload)
         {
             continue;

@@ -101,8 +101,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if !injected && rewrite_enabled(&workload, mesh_default) {
             continue;
         }
-        for (index, container) in workload.containers().enumerate() {
-            if str_field(container, "name") == Some("istio-proxy") {
+        for container in workload.containers() {
+            let (index, container_name) = (container.index, container.name);
+            let container = container.value;
+            if container_name == "istio-proxy" {
                 continue;
             }
             for probe_name in PROBES {
@@ -142,7 +144,6 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 } else {
                     "the injector's rewriteAppHTTPProbe is false".to_owned()
                 };
-                let container_name = str_field(container, "name").unwrap_or_default();
                 let index = index.to_string();
                 let path = workload.path(&["spec", "containers", &index, probe_name]);
                 sink.report(

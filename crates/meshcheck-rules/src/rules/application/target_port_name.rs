@@ -51,6 +51,7 @@ declare_rule! {
 fn declares_port(workload: &Workload, name: &str) -> bool {
     workload
         .containers()
+        .iter()
         .flat_map(|container| items(container.get("ports")))
         .any(|port| str_field(port, "name") == Some(name))
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
-use meshcheck_model::{Kind, Mesh, PodTemplate, Resource, ResourceId};
+use meshcheck_model::{Container, Kind, Mesh, PodTemplate, Resource, ResourceId};
 use serde_json::{Map, Value};
 
 use crate::rules::controllers::{
@@ -61,11 +61,11 @@ impl<'a> Workload<'a> {
     }
 
     /// `spec.containers` of the pod.
-    pub fn containers(&self) -> impl Iterator<Item = &'a Value> + use<'a> {
+    pub fn containers(&self) -> &'a [Container<'a>] {
         self.pod.containers()
     }
 
-    pub fn init_containers(&self) -> impl Iterator<Item = &'a Value> + use<'a> {
+    pub fn init_containers(&self) -> &'a [Container<'a>] {
         self.pod.init_containers()
     }
 

@@ -119,8 +119,8 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 .annotations
                 .contains_key("sidecar.istio.io/componentLogLevel")
             || pod
-                .containers()
-                .chain(pod.init_containers())
+                .all_containers()
+                .iter()
                 .flat_map(|container| items(container.get("args")))
                 .filter_map(Value::as_str)
                 .any(|arg| arg.contains("LogLevel"))

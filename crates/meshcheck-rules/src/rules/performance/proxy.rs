@@ -237,8 +237,8 @@ fn find_concurrency_setting(mesh: &Mesh) -> bool {
             pod.annotation("proxy.istio.io/config")
                 .is_some_and(|config| config.contains("concurrency"))
                 || pod
-                    .containers()
-                    .chain(pod.init_containers())
+                    .all_containers()
+                    .iter()
                     .flat_map(|container| meshcheck_model::items(container.get("args")))
                     .filter_map(Value::as_str)
                     .any(|arg| arg.starts_with("--concurrency"))

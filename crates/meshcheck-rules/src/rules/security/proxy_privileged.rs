@@ -1,4 +1,4 @@
-use meshcheck_model::{Kind, Mesh, items};
+use meshcheck_model::{Container, Kind, Mesh, items};
 use serde_json::Value;
 
 use super::workloads::{Workload, running_workloads};
@@ -49,16 +49,17 @@ declare_rule! {
 }
 
 /// A field of the container's security context, else of the pod's.
-fn effective<'a>(container: &'a Value, pod_spec: &'a Value, key: &str) -> Option<&'a Value> {
-    let field = |value: &'a Value| value.get("securityContext")?.get(key);
-    field(container).or_else(|| field(pod_spec))
+fn effective<'a>(container: &Container<'a>, pod_spec: &'a Value, key: &str) -> Option<&'a Value> {
+    container
+        .security_context
+        .get(key)
+        .or_else(|| pod_spec.get("securityContext")?.get(key))
 }
 
-fn problems(workload: &Workload, container: &Value, proxy: bool) -> (Vec<String>, Severity) {
+fn problems(workload: &Workload, container: &Container, proxy: bool) -> (Vec<String>, Severity) {
     let mut found = Vec::new();
     let mut severity = Severity::Warning;
-    let security_context = container.get("securityContext");
-    let context = |key: &str| security_context.and_then(|context| context.get(key));
+    let context = |key: &str| container.security_context.get(key);
     if context("privileged").and_then(Value::as_bool) == Some(true) {
         found.push("privileged: true".to_owned());
         if proxy {
@@ -97,9 +98,10 @@ fn problems(workload: &Workload, container: &Value, proxy: bool) -> (Vec<String>
 fn check(mesh: &Mesh, sink: &mut Sink) {
     for workload in running_workloads(mesh) {
         for (name, proxy) in [("istio-proxy", true), ("istio-init", false)] {
-            let Some((index, field, container)) = workload.container(name) else {
+            let Some(container) = workload.container(name) else {
                 continue;
             };
+            let (index, field) = (container.index, container.field);
             let (found, severity) = problems(&workload, container, proxy);
             if found.is_empty() {
                 continue;

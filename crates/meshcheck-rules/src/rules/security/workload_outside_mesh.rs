@@ -1,5 +1,5 @@
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, selector::value_text};
+use meshcheck_model::{Kind, Mesh};
 use serde_json::Value;
 
 use super::workloads::{inject_override, namespace_injected, workloads};
@@ -108,11 +108,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         {
             continue;
         }
-        let has_proxy = ["containers", "initContainers"].iter().any(|field| {
-            meshcheck_model::items(pod.spec().get(*field)).any(|container| {
-                container.get("name").map(value_text).as_deref() == Some("istio-proxy")
-            })
-        });
+        let has_proxy = pod
+            .pod_template()
+            .is_some_and(|template| template.container("istio-proxy").is_some());
         if has_proxy {
             continue;
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_labels, value_str, value_text};
 use meshcheck_model::{
-    InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId, items, str_field,
+    Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId,
 };
 use serde_json::{Map, Value};
 
@@ -114,16 +114,8 @@ impl<'a> Workload<'a> {
     }
 
     /// The container of that name.
-    pub(crate) fn container(&self, name: &str) -> Option<(usize, &'static str, &'a Value)> {
-        for field in ["containers", "initContainers"] {
-            if let Some((index, container)) = items(self.pod.spec.get(field))
-                .enumerate()
-                .find(|(_, container)| str_field(container, "name") == Some(name))
-            {
-                return Some((index, field, container));
-            }
-        }
-        None
+    pub(crate) fn container(&self, name: &str) -> Option<&'a Container<'a>> {
+        self.pod.container(name)
     }
 }
 

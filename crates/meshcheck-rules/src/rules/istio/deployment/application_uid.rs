@@ -1,5 +1,4 @@
-use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Mesh, PodTemplate, Resource};
 use serde_json::Value;
 
 use crate::{Sink, declare_rule};
@@ -58,22 +57,20 @@ fn is_control_plane(resource: &Resource) -> bool {
 }
 
 /// The path (under `prefix`) of the first place the pod spec runs as UID 1337.
-fn offending_path(pod_spec: &Value) -> Option<Vec<String>> {
-    if runs_as_proxy(pod_spec.get("securityContext")) {
+fn offending_path(pod: &PodTemplate) -> Option<Vec<String>> {
+    if runs_as_proxy(pod.spec.get("securityContext")) {
         return Some(vec!["securityContext".into(), "runAsUser".into()]);
     }
-    items(pod_spec.get("containers"))
-        .enumerate()
-        .find(|(_, container)| {
-            !matches!(
-                str_field(container, "name"),
-                Some("istio-proxy" | "istio-operator")
-            ) && runs_as_proxy(container.get("securityContext"))
+    pod.containers()
+        .iter()
+        .find(|container| {
+            !matches!(container.name, "istio-proxy" | "istio-operator")
+                && runs_as_proxy(Some(container.security_context))
         })
-        .map(|(index, _)| {
+        .map(|container| {
             vec![
                 "containers".into(),
-                index.to_string(),
+                container.index.to_string(),
                 "securityContext".into(),
                 "runAsUser".into(),
             ]
@@ -89,12 +86,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             if is_control_plane(resource) {
                 continue;
             }
-            let pod_spec = if kind == Kind::Pod {
-                resource.spec()
-            } else {
-                resource.spec().at("/template/spec").unwrap_or(&Value::Null)
-            };
-            let Some(rest) = offending_path(pod_spec) else {
+            let Some(rest) = resource.pod_template().and_then(offending_path) else {
                 continue;
             };
             let path: Vec<&str> = prefix

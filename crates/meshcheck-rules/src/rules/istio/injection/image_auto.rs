@@ -1,5 +1,5 @@
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
 use serde_json::Value;
 
 use crate::rules::istio::webhook::selector::{labels_of, selector_matches};
@@ -46,11 +46,12 @@ declare_rule! {
 }
 
 /// Index of the `istio-proxy` container declared with `image: auto`, if any.
-fn auto_image_container(pod_spec: &Value) -> Option<usize> {
-    items(pod_spec.get("containers")).position(|container| {
-        str_field(container, "name") == Some("istio-proxy")
-            && str_field(container, "image") == Some("auto")
-    })
+fn auto_image_container(resource: &Resource) -> Option<usize> {
+    resource
+        .pod_template()?
+        .containers()
+        .iter()
+        .position(|container| container.name == "istio-proxy" && container.image == "auto")
 }
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
@@ -61,7 +62,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .collect();
 
     for pod in mesh.of_kind(Kind::Pod) {
-        let Some(index) = auto_image_container(pod.spec()) else {
+        let Some(index) = auto_image_container(pod) else {
             continue;
         };
         let index = index.to_string();
@@ -77,12 +78,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
 
     for deployment in mesh.of_kind(Kind::Deployment) {
-        let Some(template) = deployment.spec().get("template") else {
+        let Some(index) = auto_image_container(deployment) else {
             continue;
         };
-        let Some(index) = template.get("spec").and_then(auto_image_container) else {
-            continue;
-        };
+        let template = deployment.spec().get("template").unwrap_or(&Value::Null);
         let namespace_labels = mesh
             .namespace(&deployment.namespace)
             .map(|namespace| labels_of(namespace.metadata().get("labels")))

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, Mesh};
 use serde_json::Value;
 
 use super::config::{enables_namespaces_by_default, injector_config_map_name};
@@ -140,11 +140,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             if opt_out || pod.spec().get("hostNetwork").and_then(Value::as_bool) == Some(true) {
                 continue;
             }
-            let spec = pod.spec();
-            let proxy_image = items(spec.get("containers"))
-                .chain(items(spec.get("initContainers")))
-                .find(|container| str_field(container, "name") == Some("istio-proxy"))
-                .and_then(|container| str_field(container, "image"))
+            let proxy_image = pod
+                .pod_template()
+                .and_then(|template| template.container("istio-proxy"))
+                .map(|container| container.image)
                 .unwrap_or_default();
             if proxy_image.is_empty() {
                 sink.istio(
