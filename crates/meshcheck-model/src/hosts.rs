@@ -1,7 +1,7 @@
 //! Istio host names: short names, FQDNs, wildcards, and which Services and ServiceEntries a host
 //! resolves to from a given namespace (honouring `exportTo` and `networking.istio.io/exportTo`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde_json::Value;
 
@@ -116,8 +116,10 @@ pub struct HostTarget {
 /// The index of every host a Service or ServiceEntry defines, by visibility scope.
 #[derive(Debug, Default)]
 pub struct HostIndex {
-    /// (scope, fqdn) → target. Scope is `*` (all namespaces) or a namespace name.
-    exact: HashMap<(String, String), HostTarget>,
+    /// fqdn → (scope, target) for each scope it is visible in: `*` (all namespaces) or a
+    /// namespace name. Keyed by the FQDN alone so that a lookup hashes one string it already
+    /// has and allocates nothing more.
+    exact: FxHashMap<String, Vec<(String, HostTarget)>>,
     /// Wildcard hosts: (scope, suffix without the leading `*`, target).
     wildcards: Vec<(String, String, HostTarget)>,
 }
@@ -178,7 +180,11 @@ impl HostIndex {
             self.wildcards
                 .push((scope.clone(), suffix.to_owned(), target.clone()));
         }
-        self.exact.insert((scope, fqdn), target);
+        let scopes = self.exact.entry(fqdn).or_default();
+        match scopes.iter_mut().find(|(known, _)| *known == scope) {
+            Some((_, known)) => *known = target,
+            None => scopes.push((scope, target)),
+        }
     }
 
     /// Resolves `host` as written in an object of namespace `source_ns` whose `exportTo` is
@@ -186,19 +192,23 @@ impl HostIndex {
     /// is exported to (its own when none), then wildcard hosts.
     pub fn lookup(&self, source_ns: &str, export_to: &[&str], host: &str) -> Option<&HostTarget> {
         let fqdn = to_fqdn(source_ns, host);
-        if let Some(target) = self.exact.get(&("*".to_owned(), fqdn.clone())) {
-            return Some(target);
-        }
-        let scopes: Vec<&str> = if export_to.is_empty() {
-            vec![source_ns]
-        } else {
-            export_to
+        if let Some(scopes) = self.exact.get(&fqdn) {
+            let in_scope = |wanted: &str| {
+                scopes
+                    .iter()
+                    .find(|(scope, _)| scope == wanted)
+                    .map(|(_, target)| target)
+            };
+            if let Some(target) = in_scope("*") {
+                return Some(target);
+            }
+            let exported = export_to
                 .iter()
-                .map(|scope| if *scope == "." { source_ns } else { scope })
-                .collect()
-        };
-        for scope in scopes {
-            if let Some(target) = self.exact.get(&(scope.to_owned(), fqdn.clone())) {
+                .map(|scope| if *scope == "." { source_ns } else { scope });
+            let mut wanted = std::iter::once(source_ns)
+                .filter(|_| export_to.is_empty())
+                .chain(exported);
+            if let Some(target) = wanted.find_map(in_scope) {
                 return Some(target);
             }
         }

@@ -89,7 +89,7 @@ pub fn run(mesh: &Mesh, rules: &[&'static Rule], options: &RunOptions) -> Vec<Fi
 /// is building waits for it, and with few cores the waits would leave cores idle. [`run`] calls
 /// it; callers that time the phases call it first to see its cost apart.
 pub fn prepare(mesh: &Mesh) {
-    use crate::rules::{performance, security};
+    use crate::rules::{application, ingress_egress, performance, security};
     use meshcheck_model::inventory;
     rayon::join(
         || {
@@ -100,8 +100,14 @@ pub fn prepare(mesh: &Mesh) {
         },
         || {
             rayon::join(
-                || inventory::proxies(mesh),
-                || (inventory::gateways(mesh), inventory::control_planes(mesh)),
+                || {
+                    inventory::proxies(mesh);
+                    application::workload::prepare(mesh);
+                },
+                || {
+                    (inventory::gateways(mesh), inventory::control_planes(mesh));
+                    ingress_egress::util::prepare(mesh);
+                },
             )
         },
     );

@@ -311,14 +311,33 @@ pub(crate) fn any_pod(mesh: &Mesh, wanted: impl Fn(&PodTemplate<'_>) -> bool) ->
 /// The workloads whose pods run (or will run) with an Istio sidecar, leaving out Istio's own
 /// gateways and control plane (labelled `istio: ...` or in the root namespace).
 pub(crate) fn mesh_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
-    workloads(mesh)
-        .into_iter()
-        .filter(|workload| {
-            workload.in_mesh(mesh)
-                && !is_istio_component(workload)
-                && workload.namespace() != mesh.root_namespace()
-        })
+    mesh.derived(find_mesh_workloads)
+        .0
+        .iter()
+        .map(|&id| Workload::of_resource(mesh.resource(id)))
         .collect()
+}
+
+/// [`mesh_workloads`], as resource ids: computed once per run (see [`Mesh::derived`]).
+struct MeshWorkloadIds(Vec<ResourceId>);
+
+fn find_mesh_workloads(mesh: &Mesh) -> MeshWorkloadIds {
+    MeshWorkloadIds(
+        workloads(mesh)
+            .into_iter()
+            .filter(|workload| {
+                workload.in_mesh(mesh)
+                    && !is_istio_component(workload)
+                    && workload.namespace() != mesh.root_namespace()
+            })
+            .map(|workload| workload.resource.id)
+            .collect(),
+    )
+}
+
+/// Builds the workload facts rules share before the rules run.
+pub(crate) fn prepare(mesh: &Mesh) {
+    mesh.derived(find_mesh_workloads);
 }
 
 /// Istio gateways and control-plane pods (`istio: ingressgateway`, `app: istiod`...).

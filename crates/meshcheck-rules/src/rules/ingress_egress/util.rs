@@ -174,21 +174,28 @@ fn egress_labels(labels: &Map<String, Value>) -> bool {
 /// the rules that ask.
 struct EgressGateways(Vec<ResourceId>);
 
+/// Finds the egress gateways before the rules run.
+pub(crate) fn prepare(mesh: &Mesh) {
+    mesh.derived(find_egress_gateways);
+}
+
+fn find_egress_gateways(mesh: &Mesh) -> EgressGateways {
+    EgressGateways(
+        workloads(mesh)
+            .into_iter()
+            .chain(
+                mesh.of_kind(Kind::Pod)
+                    .map(crate::rules::security::workloads::pod_workload),
+            )
+            .filter(|workload| egress_labels(workload.labels()))
+            .map(|workload| workload.resource.id)
+            .collect(),
+    )
+}
+
 /// The egress gateway workloads of the input (pods or pod templates), by their labels.
 pub(crate) fn egress_gateway_labels(mesh: &Mesh) -> Vec<&Map<String, Value>> {
-    let found = mesh.derived(|mesh| {
-        EgressGateways(
-            workloads(mesh)
-                .into_iter()
-                .chain(
-                    mesh.of_kind(Kind::Pod)
-                        .map(crate::rules::security::workloads::pod_workload),
-                )
-                .filter(|workload| egress_labels(workload.labels()))
-                .map(|workload| workload.resource.id)
-                .collect(),
-        )
-    });
+    let found = mesh.derived(find_egress_gateways);
     found
         .0
         .iter()

@@ -21,7 +21,7 @@ pub fn whole_mesh(mesh: &Mesh) -> bool {
 
 /// Application namespaces: those (other than the root namespace) with workloads in the mesh
 /// (injected, or running a sidecar), gateways left out.
-pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<String> {
+pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<&str> {
     let root = mesh.root_namespace();
     workloads(mesh)
         .into_iter()
@@ -35,7 +35,7 @@ pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<String> {
             .is_none()
         })
         .filter(|workload| mesh.pod_in_mesh(workload.namespace(), workload.pod))
-        .map(|workload| workload.namespace().to_owned())
+        .map(|workload| workload.namespace())
         .collect()
 }
 

@@ -68,14 +68,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .filter(|policy| is_default_deny(policy))
         .map(|policy| policy.namespace.as_str())
         .collect();
-    let open: Vec<String> = application_namespaces(mesh)
+    let open: Vec<&str> = application_namespaces(mesh)
         .into_iter()
-        .filter(|namespace| !denying.contains(namespace.as_str()))
+        .filter(|namespace| !denying.contains(namespace))
         .collect();
     if open.is_empty() {
         return;
     }
-    let listed: Vec<&str> = open.iter().take(8).map(String::as_str).collect();
+    let listed: Vec<&str> = open.iter().take(8).copied().collect();
     let more = if open.len() > listed.len() {
         format!(" and {} more", open.len() - listed.len())
     } else {

@@ -120,7 +120,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         return;
     }
     let root = mesh.root_namespace();
-    let mut unprotected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut unprotected: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
     for workload in workloads(mesh) {
         let namespace = workload.namespace();
         if namespace == root {
@@ -139,16 +139,20 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     })
             });
         if !protected && !is_gateway(&workload) && workload.in_mesh(mesh) {
-            unprotected.entry(namespace).or_default().push(format!(
-                "{} {}",
-                workload.resource.kind,
-                workload.resource.name()
-            ));
+            unprotected
+                .entry(namespace)
+                .or_default()
+                .push(workload.resource);
         }
     }
-    for (namespace, names) in unprotected {
-        let shown: Vec<&str> = names.iter().take(4).map(String::as_str).collect();
-        let more = names.len() - shown.len();
+    for (namespace, workloads) in unprotected {
+        // Named only for the four shown: a namespace can hold thousands.
+        let shown: Vec<String> = workloads
+            .iter()
+            .take(4)
+            .map(|resource| format!("{} {}", resource.kind, resource.name()))
+            .collect();
+        let more = workloads.len() - shown.len();
         let more = if more > 0 {
             format!(" and {more} more")
         } else {

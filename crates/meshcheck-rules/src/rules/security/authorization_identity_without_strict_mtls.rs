@@ -65,13 +65,20 @@ fn is_identity(field: &RuleField) -> bool {
     }
 }
 
-/// The modes of the workloads a policy applies to that are not STRICT (`None`: cannot tell).
+/// The workloads a policy applies to that do not run STRICT mTLS (`None`: cannot tell).
+struct WeakTargets<'a> {
+    /// The first of them, described, and its mode.
+    first: (String, Effective<'a>),
+    count: usize,
+    all_disabled: bool,
+}
+
 fn weak_targets<'a>(
     mesh: &'a Mesh,
     policies: &PeerAuthentications<'a>,
     index: &WorkloadIndex<'a>,
     policy: &Resource,
-) -> Option<Vec<(String, Effective<'a>)>> {
+) -> Option<Option<WeakTargets<'a>>> {
     let scope = Scope::of(mesh, policy);
     let targets = index.in_scope(&scope);
     if targets.is_empty() {
@@ -80,17 +87,32 @@ fn weak_targets<'a>(
             Scope::Targets(_) => return None,
             _ => policies.namespace_level(&policy.namespace)?,
         };
-        return Some(if level.mode == MtlsMode::Strict {
-            Vec::new()
-        } else {
-            vec![(scope.describe(), level)]
-        });
+        return Some((level.mode != MtlsMode::Strict).then(|| WeakTargets {
+            all_disabled: level.mode == MtlsMode::Disable,
+            first: (scope.describe(), level),
+            count: 1,
+        }));
     }
-    let mut weak = Vec::new();
+    // Described only for the first: a namespace-wide policy covers thousands of workloads.
+    let mut weak: Option<WeakTargets> = None;
     for workload in targets {
         let effective = policies.for_workload(workload.namespace(), workload.labels(), None)?;
-        if effective.mode != MtlsMode::Strict {
-            weak.push((workload.describe(), effective));
+        if effective.mode == MtlsMode::Strict {
+            continue;
+        }
+        let disabled = effective.mode == MtlsMode::Disable;
+        match &mut weak {
+            Some(weak) => {
+                weak.count += 1;
+                weak.all_disabled &= disabled;
+            }
+            None => {
+                weak = Some(WeakTargets {
+                    first: (workload.describe(), effective),
+                    count: 1,
+                    all_disabled: disabled,
+                });
+            }
         }
     }
     Some(weak)
@@ -108,19 +130,15 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if fields.is_empty() {
             continue;
         }
-        let Some(weak) = weak_targets(mesh, &policies, &index, policy) else {
+        let Some(Some(weak)) = weak_targets(mesh, &policies, &index, policy) else {
             continue;
         };
-        let Some((first_target, first_mode)) = weak.first() else {
-            continue;
-        };
-        let targets = match weak.len() {
+        let (first_target, first_mode) = &weak.first;
+        let targets = match weak.count {
             1 => first_target.clone(),
             many => format!("{first_target} and {} more", many - 1),
         };
-        let disabled = weak
-            .iter()
-            .all(|(_, effective)| effective.mode == MtlsMode::Disable);
+        let disabled = weak.all_disabled;
         let (field, problem) = match action {
             Action::Deny => match fields.iter().find(|field| !field.negated) {
                 Some(field) => (
