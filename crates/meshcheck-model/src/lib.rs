@@ -16,6 +16,7 @@ mod resource;
 pub mod selector;
 mod stand_in;
 mod value_at;
+pub mod virtual_service;
 
 pub use cluster::{ClusterInfo, CollectionGap, InputSource};
 pub use derived::DerivedCache;

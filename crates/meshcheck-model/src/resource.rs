@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::Kind;
 use crate::pod_template::PodTemplate;
+use crate::virtual_service::Routes;
 
 /// Index of a resource in [`crate::Mesh::resources`].
 pub type ResourceId = u32;
@@ -22,6 +23,8 @@ struct Parts<'a> {
     labels: &'a Map<String, Value>,
     annotations: &'a Map<String, Value>,
     pod: Option<PodTemplate<'a>>,
+    /// A VirtualService's routes (boxed: most objects have none).
+    routes: Option<Box<Routes<'a>>>,
 }
 
 impl<'a> Parts<'a> {
@@ -39,6 +42,9 @@ impl<'a> Parts<'a> {
             labels: map("labels"),
             annotations: map("annotations"),
             pod: PodTemplate::of(kind, &object.value),
+            routes: (kind == Kind::VirtualService).then(|| {
+                Box::new(Routes::of(object.value.get("spec").unwrap_or(&Value::Null)))
+            }),
         }
     }
 }
@@ -118,6 +124,11 @@ impl Resource {
     /// other kinds.
     pub fn pod_template(&self) -> Option<&PodTemplate<'_>> {
         self.cell.borrow_dependent().pod.as_ref()
+    }
+
+    /// A VirtualService's routes and destinations; `None` for other kinds.
+    pub fn routes(&self) -> Option<&Routes<'_>> {
+        self.cell.borrow_dependent().routes.as_deref()
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {

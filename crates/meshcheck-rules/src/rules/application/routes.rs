@@ -1,23 +1,24 @@
 //! HTTP routes of VirtualServices, as the resilience and fault rules read them.
 
-use meshcheck_model::{Resource, items, str_field};
+use meshcheck_model::Resource;
 use serde_json::Value;
 
 use super::duration;
 
-/// One `spec.http[i]` entry.
+/// One `spec.http[i]` entry (read once into the model's view).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HttpRoute<'a> {
     pub index: usize,
     pub value: &'a Value,
+    view: &'a meshcheck_model::virtual_service::HttpRoute<'a>,
 }
 
 impl<'a> HttpRoute<'a> {
     /// `http[0]`, or `http[0] (name)` when the route is named.
     pub fn label(&self) -> String {
-        match str_field(self.value, "name") {
-            Some(name) if !name.is_empty() => format!("http[{}] ({name})", self.index),
-            _ => format!("http[{}]", self.index),
+        match self.view.name {
+            "" => format!("http[{}]", self.index),
+            name => format!("http[{}] ({name})", self.index),
         }
     }
 
@@ -31,37 +32,35 @@ impl<'a> HttpRoute<'a> {
 
     /// Whether the route forwards to destinations (not a redirect or a direct response).
     pub fn forwards(&self) -> bool {
-        items(self.value.get("route")).next().is_some()
-            && self.value.get("redirect").is_none()
-            && self.value.get("directResponse").is_none()
+        self.view.forwards
     }
 
     /// The destination hosts of the route, in order.
-    pub fn hosts(&self) -> Vec<&'a str> {
-        items(self.value.get("route"))
-            .filter_map(|weighted| weighted.get("destination"))
-            .filter_map(|destination| str_field(destination, "host"))
-            .collect()
+    pub fn hosts(&self) -> &'a [&'a str] {
+        &self.view.hosts
     }
 
     /// `timeout` in seconds (`Some(0.0)` when explicitly disabled).
     pub fn timeout(&self) -> Option<f64> {
-        str_field(self.value, "timeout").and_then(duration::seconds)
+        self.view.timeout.and_then(duration::seconds)
     }
 
     /// The `retries` block, when present.
     pub fn retries(&self) -> Option<&'a Value> {
-        self.value
-            .get("retries")
-            .filter(|retries| retries.is_object())
+        self.view.retries
     }
 }
 
 /// The HTTP routes of a VirtualService.
 pub(crate) fn http_routes(vs: &Resource) -> impl Iterator<Item = HttpRoute<'_>> {
-    items(vs.spec().get("http"))
-        .enumerate()
-        .map(|(index, value)| HttpRoute { index, value })
+    vs.routes()
+        .into_iter()
+        .flat_map(|routes| &routes.http)
+        .map(|view| HttpRoute {
+            index: view.index,
+            value: view.value,
+            view,
+        })
 }
 
 /// Borrows an owned path as the `&[&str]` the sink wants.

@@ -1,9 +1,10 @@
 use std::collections::HashMap;
 
 use meshcheck_model::hosts::{CLUSTER_DOMAIN, HostPort};
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+use meshcheck_model::{Kind, Mesh, Resource, strings};
 
 use super::util::{
+    DestinationKind, DestinationPlace,
     Destination, as_path, full_name, gateways, mirror_destinations, route_destinations,
 };
 use crate::{Sink, declare_rule};
@@ -61,24 +62,16 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let mut subset_routes: HashMap<&str, Vec<(String, &str)>> = HashMap::new();
     for vs in mesh.of_kind(Kind::VirtualService) {
         let hosts = strings(vs.spec().get("hosts"));
-        for route in items(vs.spec().get("http")) {
-            for weighted in items(route.get("route")) {
-                let destination = weighted.get("destination");
-                let subset = destination
-                    .and_then(|d| str_field(d, "subset"))
-                    .unwrap_or_default();
-                if subset.is_empty() {
-                    continue;
-                }
-                let host = destination
-                    .and_then(|d| str_field(d, "host"))
-                    .unwrap_or_default();
-                for _ in hosts.iter().filter(|own| **own == host) {
-                    subset_routes
-                        .entry(host)
-                        .or_default()
-                        .push((full_name(vs), subset));
-                }
+        for destination in http_destinations(vs) {
+            let (host, subset) = (destination.host, destination.subset);
+            if subset.is_empty() {
+                continue;
+            }
+            for _ in hosts.iter().filter(|own| **own == host) {
+                subset_routes
+                    .entry(host)
+                    .or_default()
+                    .push((full_name(vs), subset));
             }
         }
     }
@@ -98,18 +91,17 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         .collect();
 
     for vs in mesh.of_kind(Kind::VirtualService) {
-        let spec = vs.spec();
         let export_to = vs.export_to();
-        let destinations = route_destinations(spec)
-            .into_iter()
-            .chain(mirror_destinations(spec));
+        let destinations = route_destinations(vs)
+            .iter()
+            .chain(mirror_destinations(vs));
         for destination in destinations {
-            let host = destination.host();
+            let host = destination.host;
             if default_ingress
                 .as_deref()
                 .is_some_and(|ingress| names_fqdn(ingress, &vs.namespace, host))
             {
-                check_port(sink, vs, &destination, &default_ingress_ports);
+                check_port(sink, vs, destination, &default_ingress_ports);
                 continue;
             }
             let Some(target) = mesh.hosts.lookup(&vs.namespace, &export_to, host) else {
@@ -132,41 +124,41 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 );
                 continue;
             };
-            check_port(sink, vs, &destination, &target.ports);
+            check_port(sink, vs, destination, &target.ports);
         }
 
         if gateways(vs).is_empty() {
             continue;
         }
-        for (rule, route) in items(spec.get("http")).enumerate() {
-            for (index, weighted) in items(route.get("route")).enumerate() {
-                let destination = weighted.get("destination");
-                let subset = destination.and_then(|d| str_field(d, "subset"));
-                if subset.is_some_and(|subset| !subset.is_empty()) {
-                    continue;
-                }
-                let host = destination
-                    .and_then(|d| str_field(d, "host"))
-                    .unwrap_or_default();
-                let Some(routed) = subset_routes.get(host) else {
-                    continue;
-                };
-                let rule_text = rule.to_string();
-                let index_text = index.to_string();
-                for (other, subset) in routed {
-                    sink.istio(
-                        "IST0140",
-                        vs,
-                        &["spec", "http", &rule_text, "route", &index_text, "destination", "host"],
-                        format!(
-                            "Subset {subset:?} of host {host:?} routed to by VirtualService {other} has no effect on requests through the gateways of VirtualService {}, which routes to the host without a subset.",
-                            full_name(vs)
-                        ),
-                    );
-                }
+        for destination in http_destinations(vs) {
+            let host = destination.host;
+            if !destination.subset.is_empty() {
+                continue;
+            }
+            let Some(routed) = subset_routes.get(host) else {
+                continue;
+            };
+            let path = destination.path();
+            for (other, subset) in routed {
+                sink.istio(
+                    "IST0140",
+                    vs,
+                    &as_path(&path),
+                    format!(
+                        "Subset {subset:?} of host {host:?} routed to by VirtualService {other} has no effect on requests through the gateways of VirtualService {}, which routes to the host without a subset.",
+                        full_name(vs)
+                    ),
+                );
             }
         }
     }
+}
+
+/// The destinations of `spec.http[*].route[*]`, in order.
+fn http_destinations(vs: &Resource) -> impl Iterator<Item = &Destination<'_>> {
+    route_destinations(vs)
+        .iter()
+        .filter(|destination| destination.kind == DestinationKind::Route("http"))
 }
 
 /// Whether `host`, as written in a VirtualService of `namespace`, names `fqdn` (without building
@@ -183,8 +175,8 @@ fn names_fqdn(fqdn: &str, namespace: &str, host: &str) -> bool {
 }
 
 fn check_port(sink: &mut Sink, vs: &Resource, destination: &Destination<'_>, ports: &[HostPort]) {
-    let host = destination.host();
-    match destination.port() {
+    let host = destination.host;
+    match destination.port {
         None => {
             if ports.len() > 1 {
                 let numbers: Vec<String> =

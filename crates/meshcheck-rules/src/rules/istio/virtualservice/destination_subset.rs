@@ -2,7 +2,9 @@ use rustc_hash::FxHashSet;
 
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
-use super::util::{as_path, mirror_destinations, resource_name_from_host, route_destinations};
+use super::util::{
+    DestinationPlace, as_path, mirror_destinations, resource_name_from_host, route_destinations,
+};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -58,16 +60,15 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
 
     for vs in mesh.of_kind(Kind::VirtualService) {
-        let spec = vs.spec();
-        let destinations = route_destinations(spec)
-            .into_iter()
-            .chain(mirror_destinations(spec));
+        let destinations = route_destinations(vs)
+            .iter()
+            .chain(mirror_destinations(vs));
         for destination in destinations {
-            let subset = destination.subset();
+            let subset = destination.subset;
             if subset.is_empty() {
                 continue;
             }
-            let host = destination.host();
+            let host = destination.host;
             let (namespace, name) = resource_name_from_host(&vs.namespace, host);
             if defined.contains(&(namespace, name, subset)) {
                 continue;

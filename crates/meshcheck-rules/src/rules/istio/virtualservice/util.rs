@@ -2,56 +2,23 @@
 //! resources the way istioctl prints them, and resolving host names to `namespace/name`.
 
 use meshcheck_model::hosts::fqdn_parts;
-use meshcheck_model::{Resource, items, str_field, strings};
-use serde_json::Value;
+use meshcheck_model::{Resource, strings};
 
 /// The name of the implicit gateway that stands for every sidecar in the mesh.
 pub const MESH_GATEWAY: &str = "mesh";
 
-/// Where a destination sits in a VirtualService.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DestinationKind {
-    /// `spec.<http|tcp|tls>[i].route[j].destination`.
-    Route(&'static str),
-    /// `spec.http[i].mirror`.
-    Mirror,
-    /// `spec.http[i].mirrors[j].destination`.
-    Mirrors,
-}
+pub use meshcheck_model::virtual_service::{Destination, DestinationKind};
 
-/// One destination of a VirtualService with its position.
-#[derive(Clone, Copy, Debug)]
-pub struct Destination<'a> {
-    pub kind: DestinationKind,
-    pub rule: usize,
-    pub index: usize,
-    /// The `Destination` object (`host`, `subset`, `port`).
-    pub value: &'a Value,
-}
-
-impl<'a> Destination<'a> {
-    pub fn host(&self) -> &'a str {
-        str_field(self.value, "host").unwrap_or_default()
-    }
-
-    pub fn subset(&self) -> &'a str {
-        str_field(self.value, "subset").unwrap_or_default()
-    }
-
-    /// `port.number` when a `port` is given (a `port` without a number reads as 0, as in Istio).
-    pub fn port(&self) -> Option<u64> {
-        self.value
-            .get("port")
-            .filter(|port| !port.is_null())
-            .map(|port| port.get("number").and_then(Value::as_u64).unwrap_or(0))
-    }
-
-    pub fn is_mirror(&self) -> bool {
-        !matches!(self.kind, DestinationKind::Route(_))
-    }
-
+/// Where a destination is, for findings.
+pub trait DestinationPlace {
     /// The field path of the destination's host, for locating findings.
-    pub fn path(&self) -> Vec<String> {
+    fn path(&self) -> Vec<String>;
+    /// A short description of where the destination is, e.g. `http[0].route[1]`.
+    fn location(&self) -> String;
+}
+
+impl DestinationPlace for Destination<'_> {
+    fn path(&self) -> Vec<String> {
         let rule = self.rule.to_string();
         let index = self.index.to_string();
         let parts: Vec<&str> = match self.kind {
@@ -80,8 +47,7 @@ impl<'a> Destination<'a> {
         parts.into_iter().map(str::to_owned).collect()
     }
 
-    /// A short description of where the destination is, e.g. `http[0].route[1]`.
-    pub fn location(&self) -> String {
+    fn location(&self) -> String {
         match self.kind {
             DestinationKind::Route(section) => {
                 format!("{section}[{}].route[{}]", self.rule, self.index)
@@ -98,45 +64,17 @@ pub fn as_path(path: &[String]) -> Vec<&str> {
 }
 
 /// Route destinations in Istio's order: every TCP route, then TLS, then HTTP.
-pub fn route_destinations(spec: &Value) -> Vec<Destination<'_>> {
-    let mut destinations = Vec::new();
-    for section in ["tcp", "tls", "http"] {
-        for (rule, route) in items(spec.get(section)).enumerate() {
-            for (index, weighted) in items(route.get("route")).enumerate() {
-                destinations.push(Destination {
-                    kind: DestinationKind::Route(section),
-                    rule,
-                    index,
-                    value: weighted.get("destination").unwrap_or(&Value::Null),
-                });
-            }
-        }
-    }
-    destinations
+pub fn route_destinations(vs: &Resource) -> &[Destination<'_>] {
+    vs.routes()
+        .map(|routes| routes.destinations.as_slice())
+        .unwrap_or_default()
 }
 
 /// HTTP mirror destinations (`mirror` and `mirrors`).
-pub fn mirror_destinations(spec: &Value) -> Vec<Destination<'_>> {
-    let mut destinations = Vec::new();
-    for (rule, route) in items(spec.get("http")).enumerate() {
-        if let Some(mirror) = route.get("mirror").filter(|mirror| !mirror.is_null()) {
-            destinations.push(Destination {
-                kind: DestinationKind::Mirror,
-                rule,
-                index: 0,
-                value: mirror,
-            });
-        }
-        for (index, mirror) in items(route.get("mirrors")).enumerate() {
-            destinations.push(Destination {
-                kind: DestinationKind::Mirrors,
-                rule,
-                index,
-                value: mirror.get("destination").unwrap_or(&Value::Null),
-            });
-        }
-    }
-    destinations
+pub fn mirror_destinations(vs: &Resource) -> &[Destination<'_>] {
+    vs.routes()
+        .map(|routes| routes.mirrors.as_slice())
+        .unwrap_or_default()
 }
 
 /// `namespace/name` with the effective namespace, as Istio names resources in messages.
@@ -200,22 +138,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn destinations_in_istio_order() {
-        let spec = json!({
-            "http": [{"route": [{"destination": {"host": "h"}}], "mirror": {"host": "m"},
-                      "mirrors": [{"destination": {"host": "m2"}}]}],
-            "tcp": [{"route": [{"destination": {"host": "t", "port": {"number": 5}}}]}],
-        });
-        let routes = route_destinations(&spec);
+    fn destinations_in_istio_order_with_their_places() {
+        let mesh = crate::testing::mesh(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs, namespace: ns}\nspec:\n  http: [{route: [{destination: {host: h}}], mirror: {host: m}, mirrors: [{destination: {host: m2}}]}]\n  tcp: [{route: [{destination: {host: t, port: {number: 5}}}]}]\n",
+        );
+        let vs = mesh.of_kind(meshcheck_model::Kind::VirtualService).next().unwrap();
+        let routes = route_destinations(vs);
         assert_eq!(
-            routes.iter().map(Destination::host).collect::<Vec<_>>(),
+            routes.iter().map(|route| route.host).collect::<Vec<_>>(),
             ["t", "h"]
         );
-        assert_eq!(routes[0].port(), Some(5));
-        assert_eq!(routes[1].port(), None);
-        let mirrors = mirror_destinations(&spec);
+        assert_eq!((routes[0].port, routes[1].port), (Some(5), None));
+        assert_eq!(routes[1].location(), "http[0].route[0]");
+        let mirrors = mirror_destinations(vs);
         assert_eq!(mirrors.len(), 2);
         assert_eq!(mirrors[1].location(), "http[0].mirrors[0]");
+        assert_eq!(
+            mirrors[0].path(),
+            ["spec", "http", "0", "mirror", "host"]
+        );
     }
 
     #[test]
