@@ -380,6 +380,6 @@ mod tests {
         );
         let found = workloads(&mesh);
         assert_eq!(found[0].labels().len(), 1);
-        assert_eq!(found[0].containers().count(), 1);
+        assert_eq!(found[0].containers().len(), 1);
     }
 }

@@ -135,7 +135,6 @@ pub(crate) fn is_claim_key(header: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn destinations_in_istio_order_with_their_places() {
