@@ -218,7 +218,10 @@ mod tests {
         assert!(template.proxy_container.is_some());
         assert!(!template.has_proxy);
         let proxy = template.container("istio-proxy").unwrap();
-        assert_eq!((proxy.field, proxy.index, proxy.image), ("initContainers", 0, ""));
+        assert_eq!(
+            (proxy.field, proxy.index, proxy.image),
+            ("initContainers", 0, "")
+        );
         assert!(proxy.security_context.is_null());
     }
 

@@ -42,9 +42,8 @@ impl<'a> Parts<'a> {
             labels: map("labels"),
             annotations: map("annotations"),
             pod: PodTemplate::of(kind, &object.value),
-            routes: (kind == Kind::VirtualService).then(|| {
-                Box::new(Routes::of(object.value.get("spec").unwrap_or(&Value::Null)))
-            }),
+            routes: (kind == Kind::VirtualService)
+                .then(|| Box::new(Routes::of(object.value.get("spec").unwrap_or(&Value::Null)))),
         }
     }
 }

@@ -102,12 +102,9 @@ impl<'a> Routes<'a> {
         }
         for (rule, route) in items(spec.get("http")).enumerate() {
             if let Some(mirror) = route.get("mirror").filter(|mirror| !mirror.is_null()) {
-                routes.mirrors.push(Destination::read(
-                    DestinationKind::Mirror,
-                    rule,
-                    0,
-                    mirror,
-                ));
+                routes
+                    .mirrors
+                    .push(Destination::read(DestinationKind::Mirror, rule, 0, mirror));
             }
             for (index, mirror) in items(route.get("mirrors")).enumerate() {
                 let value = mirror.get("destination").unwrap_or(&Value::Null);
@@ -176,7 +173,10 @@ mod tests {
             ]
         );
         let main = &routes.http[0];
-        assert_eq!((main.name, main.timeout, main.forwards), ("main", Some("5s"), true));
+        assert_eq!(
+            (main.name, main.timeout, main.forwards),
+            ("main", Some("5s"), true)
+        );
         assert!(main.retries.is_some());
         assert!(!routes.http[1].forwards);
         assert_eq!(routes.http[1].hosts, ["web"]);

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_labels, value_str, value_text};
-use meshcheck_model::{
-    Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId,
-};
+use meshcheck_model::{Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId};
 use serde_json::{Map, Value};
 
 use super::authz::Scope;

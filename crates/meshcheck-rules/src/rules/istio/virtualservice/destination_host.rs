@@ -4,8 +4,8 @@ use meshcheck_model::hosts::{CLUSTER_DOMAIN, HostPort};
 use meshcheck_model::{Kind, Mesh, Resource, strings};
 
 use super::util::{
-    DestinationKind, DestinationPlace,
-    Destination, as_path, full_name, gateways, mirror_destinations, route_destinations,
+    Destination, DestinationKind, DestinationPlace, as_path, full_name, gateways,
+    mirror_destinations, route_destinations,
 };
 use crate::{Sink, declare_rule};
 
@@ -92,9 +92,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
 
     for vs in mesh.of_kind(Kind::VirtualService) {
         let export_to = vs.export_to();
-        let destinations = route_destinations(vs)
-            .iter()
-            .chain(mirror_destinations(vs));
+        let destinations = route_destinations(vs).iter().chain(mirror_destinations(vs));
         for destination in destinations {
             let host = destination.host;
             if default_ingress

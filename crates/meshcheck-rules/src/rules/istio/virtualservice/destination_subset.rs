@@ -60,9 +60,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
 
     for vs in mesh.of_kind(Kind::VirtualService) {
-        let destinations = route_destinations(vs)
-            .iter()
-            .chain(mirror_destinations(vs));
+        let destinations = route_destinations(vs).iter().chain(mirror_destinations(vs));
         for destination in destinations {
             let subset = destination.subset;
             if subset.is_empty() {

@@ -141,7 +141,10 @@ mod tests {
         let mesh = crate::testing::mesh(
             "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs, namespace: ns}\nspec:\n  http: [{route: [{destination: {host: h}}], mirror: {host: m}, mirrors: [{destination: {host: m2}}]}]\n  tcp: [{route: [{destination: {host: t, port: {number: 5}}}]}]\n",
         );
-        let vs = mesh.of_kind(meshcheck_model::Kind::VirtualService).next().unwrap();
+        let vs = mesh
+            .of_kind(meshcheck_model::Kind::VirtualService)
+            .next()
+            .unwrap();
         let routes = route_destinations(vs);
         assert_eq!(
             routes.iter().map(|route| route.host).collect::<Vec<_>>(),
@@ -152,10 +155,7 @@ mod tests {
         let mirrors = mirror_destinations(vs);
         assert_eq!(mirrors.len(), 2);
         assert_eq!(mirrors[1].location(), "http[0].mirrors[0]");
-        assert_eq!(
-            mirrors[0].path(),
-            ["spec", "http", "0", "mirror", "host"]
-        );
+        assert_eq!(mirrors[0].path(), ["spec", "http", "0", "mirror", "host"]);
     }
 
     #[test]
