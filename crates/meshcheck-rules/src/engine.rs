@@ -105,7 +105,8 @@ pub fn prepare(mesh: &Mesh) {
                     application::workload::prepare(mesh);
                 },
                 || {
-                    (inventory::gateways(mesh), inventory::control_planes(mesh));
+                    inventory::gateways(mesh);
+                    inventory::control_planes(mesh);
                     ingress_egress::util::prepare(mesh);
                 },
             )
