@@ -27,6 +27,10 @@ pub struct PodTemplate<'a> {
     pub has_proxy: bool,
     /// `sidecar.istio.io/inject`: the label, else the annotation (the order Istio reads them).
     pub inject: Option<&'a Value>,
+    /// `spec.hostNetwork` is `true`.
+    pub host_network: bool,
+    /// `spec.securityContext` (`Null` when missing).
+    pub security_context: &'a Value,
     /// `spec.containers` then `spec.initContainers`, each read once (see [`Container`]).
     all_containers: Vec<Container<'a>>,
     /// How many of `all_containers` are `spec.containers`.
@@ -117,13 +121,26 @@ impl<'a> PodTemplate<'a> {
         };
         let labels = map("labels");
         let annotations = map("annotations");
-        let mut all_containers: Vec<Container> = items(spec.get("containers"))
+        // One pass over the spec's keys for every field kept.
+        let (mut containers, mut init_containers) = (None, None);
+        let mut host_network = false;
+        let mut security_context = &Value::Null;
+        for (key, value) in spec.as_object().into_iter().flatten() {
+            match key.as_str() {
+                "containers" => containers = Some(value),
+                "initContainers" => init_containers = Some(value),
+                "hostNetwork" => host_network = value.as_bool() == Some(true),
+                "securityContext" => security_context = value,
+                _ => {}
+            }
+        }
+        let mut all_containers: Vec<Container> = items(containers)
             .enumerate()
             .map(|(index, value)| Container::read("containers", index, value))
             .collect();
         let main_containers = all_containers.len();
         all_containers.extend(
-            items(spec.get("initContainers"))
+            items(init_containers)
                 .enumerate()
                 .map(|(index, value)| Container::read("initContainers", index, value)),
         );
@@ -144,6 +161,8 @@ impl<'a> PodTemplate<'a> {
             inject: labels
                 .get("sidecar.istio.io/inject")
                 .or_else(|| annotations.get("sidecar.istio.io/inject")),
+            host_network,
+            security_context,
             main_containers,
             all_containers,
         })
@@ -206,17 +225,21 @@ mod tests {
         assert_eq!(pod.containers().len(), 2);
         assert_eq!(pod.container("web").map(|web| web.image), Some("web:1"));
         assert!(pod.init_containers().is_empty());
+        assert!(!pod.host_network && pod.security_context.is_null());
     }
 
     #[test]
     fn the_inject_label_wins_over_the_annotation_and_an_imageless_proxy_is_not_one() {
         let pod = json!({"metadata": {"labels": {"sidecar.istio.io/inject": "true"},
                                       "annotations": {"sidecar.istio.io/inject": "false"}},
-                         "spec": {"initContainers": [{"name": "istio-proxy"}]}});
+                         "spec": {"initContainers": [{"name": "istio-proxy"}], "hostNetwork": true,
+                                  "securityContext": {"runAsUser": 1337}}});
         let template = PodTemplate::of(Kind::Pod, &pod).unwrap();
         assert_eq!(template.inject, Some(&json!("true")));
         assert!(template.proxy_container.is_some());
         assert!(!template.has_proxy);
+        assert!(template.host_network);
+        assert_eq!(template.security_context["runAsUser"], 1337);
         let proxy = template.container("istio-proxy").unwrap();
         assert_eq!(
             (proxy.field, proxy.index, proxy.image),

@@ -1,5 +1,4 @@
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::workloads::{inject_override, namespace_injected, workloads};
 use crate::{Severity, Sink, declare_rule};
@@ -50,7 +49,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let mut candidates = workloads(mesh);
     // Pods of controllers in the input show whether a sidecar was added by hand.
     for pod in mesh.of_kind(Kind::Pod) {
-        if pod.spec().get("hostNetwork").and_then(Value::as_bool) == Some(true)
+        if pod.pod_template().is_some_and(|template| template.host_network)
             && !candidates
                 .iter()
                 .any(|workload| std::ptr::eq(workload.resource, pod))
@@ -63,13 +62,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
     for workload in candidates {
         let namespace = workload.namespace();
-        if workload
-            .pod
-            .spec
-            .get("hostNetwork")
-            .and_then(Value::as_bool)
-            != Some(true)
-            || namespace == root
+        if !workload.pod.host_network || namespace == root
         {
             continue;
         }

@@ -1,4 +1,4 @@
-use meshcheck_model::{Container, Kind, Mesh, items};
+use meshcheck_model::{Container, Kind, Mesh, PodTemplate, items};
 use serde_json::Value;
 
 use super::workloads::{Workload, running_workloads};
@@ -49,11 +49,11 @@ declare_rule! {
 }
 
 /// A field of the container's security context, else of the pod's.
-fn effective<'a>(container: &Container<'a>, pod_spec: &'a Value, key: &str) -> Option<&'a Value> {
+fn effective<'a>(container: &Container<'a>, pod: &PodTemplate<'a>, key: &str) -> Option<&'a Value> {
     container
         .security_context
         .get(key)
-        .or_else(|| pod_spec.get("securityContext")?.get(key))
+        .or_else(|| pod.security_context.get(key))
 }
 
 fn problems(workload: &Workload, container: &Container, proxy: bool) -> (Vec<String>, Severity) {
@@ -71,7 +71,7 @@ fn problems(workload: &Workload, container: &Container, proxy: bool) -> (Vec<Str
     }
     let tproxy = workload.annotation("sidecar.istio.io/interceptionMode") == Some("TPROXY");
     if !tproxy
-        && effective(container, workload.pod.spec, "runAsUser").and_then(Value::as_i64) == Some(0)
+        && effective(container, workload.pod, "runAsUser").and_then(Value::as_i64) == Some(0)
     {
         found.push("runAsUser: 0 (root)".to_owned());
     }

@@ -1,6 +1,5 @@
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::workloads::{inject_override, namespace_injected, workloads};
 use crate::{Severity, Sink, declare_rule};
@@ -54,16 +53,12 @@ declare_rule! {
     }
 }
 
-fn host_network(spec: &Value) -> bool {
-    spec.get("hostNetwork").and_then(Value::as_bool) == Some(true)
-}
-
 fn check(mesh: &Mesh, sink: &mut Sink) {
     let root = mesh.root_namespace();
     for workload in workloads(mesh) {
         let namespace = workload.namespace();
         if namespace == root
-            || host_network(workload.pod.spec)
+            || workload.pod.host_network
             || !namespace_injected(mesh, namespace)
             || inject_override(workload.pod).as_deref() != Some("false")
         {
@@ -101,7 +96,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if revision.is_empty()
             || namespace.labels().contains_key("istio-injection")
             || pod.namespace == root
-            || host_network(pod.spec())
+            || pod.pod_template().is_some_and(|template| template.host_network)
             || pod
                 .pod_template()
                 .is_some_and(|template| template.inject.is_some())

@@ -58,7 +58,7 @@ fn is_control_plane(resource: &Resource) -> bool {
 
 /// The path (under `prefix`) of the first place the pod spec runs as UID 1337.
 fn offending_path(pod: &PodTemplate) -> Option<Vec<String>> {
-    if runs_as_proxy(pod.spec.get("securityContext")) {
+    if runs_as_proxy(Some(pod.security_context)) {
         return Some(vec!["securityContext".into(), "runAsUser".into()]);
     }
     pod.containers()

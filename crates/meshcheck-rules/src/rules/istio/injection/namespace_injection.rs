@@ -1,7 +1,6 @@
 use std::collections::HashMap;
 
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::config::{enables_namespaces_by_default, injector_config_map_name};
 use crate::{Sink, declare_rule};
@@ -137,7 +136,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 .or_else(|| pod.annotations().get("sidecar.istio.io/inject"))
                 .map(meshcheck_model::selector::value_text)
                 .is_some_and(|value| value.eq_ignore_ascii_case("false"));
-            if opt_out || pod.spec().get("hostNetwork").and_then(Value::as_bool) == Some(true) {
+            if opt_out || pod.pod_template().is_some_and(|template| template.host_network) {
                 continue;
             }
             let proxy_image = pod
