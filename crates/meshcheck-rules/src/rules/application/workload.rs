@@ -3,7 +3,7 @@
 //! no controller in the input accounts for, so that a finding lands once on the object a user
 //! edits rather than once per replica.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
@@ -172,7 +172,7 @@ fn selects(controller: &Resource, pod: &Resource) -> bool {
 #[derive(Default)]
 struct NamespaceControllers<'a> {
     /// (label key, value) → controllers whose selector's first pair (by key) it is.
-    by_pair: HashMap<(&'a str, &'a str), Vec<&'a Resource>>,
+    by_pair: FxHashMap<(&'a str, &'a str), Vec<&'a Resource>>,
     /// Controllers selecting by expressions only, or by non-text values.
     others: Vec<&'a Resource>,
 }
@@ -207,13 +207,13 @@ impl<'a> NamespaceControllers<'a> {
 /// the input.
 struct WorkloadIds {
     workloads: Vec<ResourceId>,
-    controller_of_pod: HashMap<ResourceId, ResourceId>,
+    controller_of_pod: FxHashMap<ResourceId, ResourceId>,
 }
 
 impl WorkloadIds {
     /// Controllers that select pods by label, per namespace (Jobs match pods by owner only).
-    fn controllers_by_namespace(mesh: &Mesh) -> HashMap<&str, NamespaceControllers<'_>> {
-        let mut by_namespace: HashMap<&str, NamespaceControllers> = HashMap::new();
+    fn controllers_by_namespace(mesh: &Mesh) -> FxHashMap<&str, NamespaceControllers<'_>> {
+        let mut by_namespace: FxHashMap<&str, NamespaceControllers> = FxHashMap::default();
         for kind in TEMPLATE_CONTROLLERS
             .iter()
             .filter(|kind| **kind != Kind::Job)
@@ -241,7 +241,7 @@ impl WorkloadIds {
                 workloads.push(resource.id);
             }
         }
-        let mut controller_of_pod = HashMap::new();
+        let mut controller_of_pod = FxHashMap::default();
         let empty = NamespaceControllers::default();
         for pod in mesh.of_kind(Kind::Pod) {
             let namespace_controllers = controllers.get(pod.namespace.as_str()).unwrap_or(&empty);

@@ -7,7 +7,7 @@
 use meshcheck_model::ValueAt;
 use meshcheck_model::inventory::{bytes, cpu_millis};
 use meshcheck_model::selector::matches_labels;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use meshcheck_model::{Kind, Mesh, Resource, ResourceId};
@@ -285,7 +285,7 @@ struct ProxiedIds(Vec<(ResourceId, Option<ResourceId>, Arc<ProxyResources>)>);
 
 fn find_proxied(mesh: &Mesh) -> ProxiedIds {
     let index = WorkloadIndex::new(mesh);
-    let mut injected: HashMap<ResourceId, ResourceId> = HashMap::new();
+    let mut injected: FxHashMap<ResourceId, ResourceId> = FxHashMap::default();
     for pod in mesh.of_kind(Kind::Pod) {
         if Workload::of_pod(pod).proxy_container().is_none() {
             continue;

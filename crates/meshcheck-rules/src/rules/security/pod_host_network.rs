@@ -49,7 +49,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     let mut candidates = workloads(mesh);
     // Pods of controllers in the input show whether a sidecar was added by hand.
     for pod in mesh.of_kind(Kind::Pod) {
-        if pod.pod_template().is_some_and(|template| template.host_network)
+        if pod
+            .pod_template()
+            .is_some_and(|template| template.host_network)
             && !candidates
                 .iter()
                 .any(|workload| std::ptr::eq(workload.resource, pod))
@@ -62,8 +64,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     }
     for workload in candidates {
         let namespace = workload.namespace();
-        if !workload.pod.host_network || namespace == root
-        {
+        if !workload.pod.host_network || namespace == root {
             continue;
         }
         let has_proxy = workload.container("istio-proxy").is_some();

@@ -70,8 +70,7 @@ fn problems(workload: &Workload, container: &Container, proxy: bool) -> (Vec<Str
         return (found, severity);
     }
     let tproxy = workload.annotation("sidecar.istio.io/interceptionMode") == Some("TPROXY");
-    if !tproxy
-        && effective(container, workload.pod, "runAsUser").and_then(Value::as_i64) == Some(0)
+    if !tproxy && effective(container, workload.pod, "runAsUser").and_then(Value::as_i64) == Some(0)
     {
         found.push("runAsUser: 0 (root)".to_owned());
     }

@@ -96,7 +96,9 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if revision.is_empty()
             || namespace.labels().contains_key("istio-injection")
             || pod.namespace == root
-            || pod.pod_template().is_some_and(|template| template.host_network)
+            || pod
+                .pod_template()
+                .is_some_and(|template| template.host_network)
             || pod
                 .pod_template()
                 .is_some_and(|template| template.inject.is_some())

@@ -4,9 +4,12 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use meshcheck_model::selector::{matches_labels, value_str, value_text};
+use rustc_hash::{FxHashMap, FxHasher};
+
+use meshcheck_model::selector::{matches_labels, value_str};
 use meshcheck_model::{Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId};
 use serde_json::{Map, Value};
 
@@ -218,28 +221,39 @@ pub(crate) fn service_selector(service: &Resource) -> Option<&Map<String, Value>
 /// Where each workload sits in [`WorkloadIndex::all`]: by namespace and by (namespace, label
 /// key, label value). Built once per run.
 struct WorkloadLookup {
-    by_namespace: HashMap<String, Vec<usize>>,
-    by_label: HashMap<(String, String, String), Vec<usize>>,
+    by_namespace: FxHashMap<String, Vec<usize>>,
+    /// By [`label_slot`]: a hash, so that neither building nor looking up copies a string; a
+    /// collision only adds candidates, and every caller matches the selector afterwards.
+    by_label: FxHashMap<u64, Vec<usize>>,
+}
+
+/// The [`WorkloadLookup::by_label`] key of a label in a namespace.
+fn label_slot(namespace: &str, key: &str, value: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    (namespace, key, value).hash(&mut hasher);
+    hasher.finish()
 }
 
 impl WorkloadLookup {
     fn build(mesh: &Mesh) -> WorkloadLookup {
-        let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_label: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        let mut by_namespace: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        let mut by_label: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
         for (index, workload) in workloads(mesh).iter().enumerate() {
-            by_namespace
-                .entry(workload.namespace().to_owned())
-                .or_default()
-                .push(index);
+            let namespace = workload.namespace();
+            match by_namespace.get_mut(namespace) {
+                Some(indexes) => indexes.push(index),
+                None => {
+                    by_namespace.insert(namespace.to_owned(), vec![index]);
+                }
+            }
             for (key, value) in workload.labels() {
-                by_label
-                    .entry((
-                        workload.namespace().to_owned(),
-                        key.clone(),
-                        value_text(value),
-                    ))
-                    .or_default()
-                    .push(index);
+                let slot = by_label
+                    .entry(label_slot(namespace, key, &value_str(value)))
+                    .or_default();
+                // Two labels of one workload that collide list it once.
+                if slot.last() != Some(&index) {
+                    slot.push(index);
+                }
             }
         }
         WorkloadLookup {
@@ -300,7 +314,7 @@ impl<'a> WorkloadIndex<'a> {
                 let all = self.all();
                 self.lookup()
                     .by_label
-                    .get(&((*namespace).to_owned(), key.clone(), value_text(value)))
+                    .get(&label_slot(namespace, key, &value_str(value)))
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                     .iter()

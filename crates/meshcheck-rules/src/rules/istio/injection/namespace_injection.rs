@@ -136,7 +136,11 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 .or_else(|| pod.annotations().get("sidecar.istio.io/inject"))
                 .map(meshcheck_model::selector::value_text)
                 .is_some_and(|value| value.eq_ignore_ascii_case("false"));
-            if opt_out || pod.pod_template().is_some_and(|template| template.host_network) {
+            if opt_out
+                || pod
+                    .pod_template()
+                    .is_some_and(|template| template.host_network)
+            {
                 continue;
             }
             let proxy_image = pod
