@@ -123,7 +123,7 @@ pub fn run_timed(
     if rules.len() > 1 {
         prepare(mesh);
     }
-    let results: Vec<(Vec<Finding>, (&'static str, std::time::Duration))> = rules
+    let results: Vec<(Vec<Finding>, (&'static str, std::time::Duration))> = schedule(rules)
         .par_iter()
         // One rule per task: rules differ in cost by 100×, halves of the list would not balance.
         .with_max_len(1)
@@ -142,6 +142,25 @@ pub fn run_timed(
     }
     let findings = finish(mesh, findings, options);
     (findings, timings)
+}
+
+/// The order rules start in. Rules read mostly the objects of their first input kind; with two
+/// cores, rayon runs the first half of the list on one and the second half on the other, so the
+/// list is sorted by that kind and dealt out alternately to both halves: the cores then walk
+/// the same objects at about the same time and share the cache instead of evicting each
+/// other's data.
+fn schedule(rules: &[&'static Rule]) -> Vec<&'static Rule> {
+    let mut by_kind = rules.to_vec();
+    by_kind.sort_by_key(|rule| rule.meta.inputs.first().copied());
+    let (first, second): (Vec<_>, Vec<_>) = by_kind
+        .iter()
+        .enumerate()
+        .partition(|(position, _)| position % 2 == 0);
+    first
+        .into_iter()
+        .chain(second)
+        .map(|(_, rule)| *rule)
+        .collect()
 }
 
 fn finish(mesh: &Mesh, mut findings: Vec<Finding>, options: &RunOptions) -> Vec<Finding> {
