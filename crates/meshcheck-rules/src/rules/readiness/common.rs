@@ -23,20 +23,24 @@ pub fn whole_mesh(mesh: &Mesh) -> bool {
 /// (injected, or running a sidecar), gateways left out.
 pub fn application_namespaces(mesh: &Mesh) -> BTreeSet<&str> {
     let root = mesh.root_namespace();
-    workloads(mesh)
-        .into_iter()
-        .filter(|workload| workload.namespace() != root)
-        .filter(|workload| {
-            gateway_role(
-                workload.labels(),
-                workload.pod.annotations,
-                workload.resource.name(),
-            )
-            .is_none()
-        })
-        .filter(|workload| mesh.pod_in_mesh(workload.namespace(), workload.pod))
-        .map(|workload| workload.namespace())
-        .collect()
+    let mut found = BTreeSet::new();
+    for workload in workloads(mesh) {
+        let namespace = workload.namespace();
+        // One workload is enough to count a namespace: the others are not read.
+        if namespace == root || found.contains(namespace) {
+            continue;
+        }
+        let gateway = gateway_role(
+            workload.labels(),
+            workload.pod.annotations,
+            workload.resource.name(),
+        )
+        .is_some();
+        if !gateway && mesh.pod_in_mesh(namespace, workload.pod) {
+            found.insert(namespace);
+        }
+    }
+    found
 }
 
 /// Whether a policy applies to a whole namespace (no `selector` and no `targetRef(s)`).

@@ -18,12 +18,18 @@ pub(crate) enum Action {
 impl Action {
     pub(crate) fn of(policy: &Resource) -> Action {
         match policy.spec().get("action") {
-            Some(Value::String(text)) => match text.to_ascii_uppercase().as_str() {
-                "DENY" => Action::Deny,
-                "AUDIT" => Action::Audit,
-                "CUSTOM" => Action::Custom,
-                _ => Action::Allow,
-            },
+            Some(Value::String(text)) => {
+                let is = |name: &str| text.eq_ignore_ascii_case(name);
+                if is("DENY") {
+                    Action::Deny
+                } else if is("AUDIT") {
+                    Action::Audit
+                } else if is("CUSTOM") {
+                    Action::Custom
+                } else {
+                    Action::Allow
+                }
+            }
             Some(Value::Number(number)) => match number.as_u64() {
                 Some(1) => Action::Deny,
                 Some(2) => Action::Audit,
