@@ -1,22 +1,29 @@
 //! HTTP routes of VirtualServices, as the resilience and fault rules read them.
 
+use std::ops::Deref;
+
 use meshcheck_model::Resource;
+use meshcheck_model::virtual_service::HttpRoute as RouteView;
 use serde_json::Value;
 
 use super::duration;
 
-/// One `spec.http[i]` entry (read once into the model's view).
+/// One `spec.http[i]` entry, as the model read it (its fields are reachable through `Deref`).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct HttpRoute<'a> {
-    pub index: usize,
-    pub value: &'a Value,
-    view: &'a meshcheck_model::virtual_service::HttpRoute<'a>,
+pub(crate) struct HttpRoute<'a>(&'a RouteView<'a>);
+
+impl<'a> Deref for HttpRoute<'a> {
+    type Target = RouteView<'a>;
+
+    fn deref(&self) -> &RouteView<'a> {
+        self.0
+    }
 }
 
 impl<'a> HttpRoute<'a> {
     /// `http[0]`, or `http[0] (name)` when the route is named.
     pub fn label(&self) -> String {
-        match self.view.name {
+        match self.0.name {
             "" => format!("http[{}]", self.index),
             name => format!("http[{}] ({name})", self.index),
         }
@@ -32,22 +39,22 @@ impl<'a> HttpRoute<'a> {
 
     /// Whether the route forwards to destinations (not a redirect or a direct response).
     pub fn forwards(&self) -> bool {
-        self.view.forwards
+        self.0.forwards
     }
 
     /// The destination hosts of the route, in order.
     pub fn hosts(&self) -> &'a [&'a str] {
-        &self.view.hosts
+        &self.0.hosts
     }
 
     /// `timeout` in seconds (`Some(0.0)` when explicitly disabled).
     pub fn timeout(&self) -> Option<f64> {
-        self.view.timeout.and_then(duration::seconds)
+        self.0.timeout.and_then(duration::seconds)
     }
 
     /// The `retries` block, when present.
     pub fn retries(&self) -> Option<&'a Value> {
-        self.view.retries
+        self.0.retries
     }
 }
 
@@ -56,11 +63,7 @@ pub(crate) fn http_routes(vs: &Resource) -> impl Iterator<Item = HttpRoute<'_>> 
     vs.routes()
         .into_iter()
         .flat_map(|routes| &routes.http)
-        .map(|view| HttpRoute {
-            index: view.index,
-            value: view.value,
-            view,
-        })
+        .map(HttpRoute)
 }
 
 /// Borrows an owned path as the `&[&str]` the sink wants.
