@@ -15,7 +15,7 @@ use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
 use crate::proxy_stats::ProxyStats;
 use crate::resource::ResourceId;
-use crate::selector::{matches_labels, value_str, value_text};
+use crate::selector::{label_slot, matches_labels, push_once, value_str, value_text};
 use crate::stand_in::StandInIngress;
 use crate::{Kind, PodTemplate, Resource};
 
@@ -67,13 +67,12 @@ pub struct Mesh {
     pub resources: Vec<Resource>,
     /// Objects left out because they live in a [`SYSTEM_NAMESPACES`] namespace.
     pub system_objects_skipped: usize,
-    by_kind: HashMap<Kind, Vec<ResourceId>>,
+    by_kind: FxHashMap<Kind, Vec<ResourceId>>,
     by_name: NameIndex,
-    pods_by_namespace: HashMap<String, Vec<ResourceId>>,
-    /// (namespace, label key, label value) → pods, to answer selectors without scanning.
-    pod_labels: HashMap<(String, String, String), Vec<ResourceId>>,
-    /// (label key, label value) → pods in any namespace.
-    pod_labels_any_ns: HashMap<(String, String), Vec<ResourceId>>,
+    pods_by_namespace: FxHashMap<String, Vec<ResourceId>>,
+    /// [`label_slot`] of (namespace, label key, label value) → pods, to answer selectors without
+    /// scanning; `""` as the namespace for pods in any namespace.
+    pod_labels: FxHashMap<u64, Vec<ResourceId>>,
     /// namespace → first selector key → its value → Services: finds the Services that select a
     /// set of labels without scanning every Service (a Service can only match labels that
     /// carry its first selector pair).
@@ -140,28 +139,30 @@ impl Mesh {
                 }
             }
         }
-        let mut by_kind: HashMap<Kind, Vec<ResourceId>> = HashMap::new();
-        let mut pods_by_namespace: HashMap<String, Vec<ResourceId>> = HashMap::new();
-        let mut pod_labels: HashMap<(String, String, String), Vec<ResourceId>> = HashMap::new();
-        let mut pod_labels_any_ns: HashMap<(String, String), Vec<ResourceId>> = HashMap::new();
+        let mut by_kind: FxHashMap<Kind, Vec<ResourceId>> = FxHashMap::default();
+        let mut pods_by_namespace: FxHashMap<String, Vec<ResourceId>> = FxHashMap::default();
+        let mut pod_labels: FxHashMap<u64, Vec<ResourceId>> = FxHashMap::default();
         for (index, resource) in resources.iter().enumerate() {
             let id = index as ResourceId;
             by_kind.entry(resource.kind).or_default().push(id);
             if resource.kind == Kind::Pod {
-                pods_by_namespace
-                    .entry(resource.namespace.clone())
-                    .or_default()
-                    .push(id);
+                let namespace = resource.namespace.as_str();
+                match pods_by_namespace.get_mut(namespace) {
+                    Some(pods) => pods.push(id),
+                    None => {
+                        pods_by_namespace.insert(namespace.to_owned(), vec![id]);
+                    }
+                }
                 for (key, value) in resource.labels() {
-                    let value = value_text(value);
-                    pod_labels
-                        .entry((resource.namespace.clone(), key.clone(), value.clone()))
-                        .or_default()
-                        .push(id);
-                    pod_labels_any_ns
-                        .entry((key.clone(), value))
-                        .or_default()
-                        .push(id);
+                    let value = value_str(value);
+                    for scope in [namespace, ""] {
+                        push_once(
+                            pod_labels
+                                .entry(label_slot(scope, key, &value))
+                                .or_default(),
+                            id,
+                        );
+                    }
                 }
             }
         }
@@ -226,7 +227,6 @@ impl Mesh {
             by_name,
             pods_by_namespace,
             pod_labels,
-            pod_labels_any_ns,
             service_selectors,
             hosts,
             mesh_config,
@@ -322,14 +322,9 @@ impl Mesh {
                 None => self.of_kind(Kind::Pod).collect(),
             };
         };
-        let value = value_text(value);
-        let candidates = match namespace {
-            Some(namespace) => self
-                .pod_labels
-                .get(&(namespace.to_owned(), key.clone(), value)),
-            None => self.pod_labels_any_ns.get(&(key.clone(), value)),
-        };
-        candidates
+        let slot = label_slot(namespace.unwrap_or_default(), key, &value_str(value));
+        self.pod_labels
+            .get(&slot)
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
@@ -434,6 +429,35 @@ mod tests {
         let (objects, issues) = parse_documents(&Arc::from("t.yaml"), yaml);
         assert!(issues.is_empty(), "{issues:?}");
         Mesh::build(objects, MeshInputs::default())
+    }
+
+    #[test]
+    fn pods_by_label_in_a_namespace_or_anywhere() {
+        let mesh = mesh(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {app: web, tier: '1'}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: y, labels: {app: web, tier: 1}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: x, labels: {app: db}}\n",
+        );
+        let names = |namespace: Option<&str>, selector: serde_json::Value| {
+            let mut names: Vec<&str> = mesh
+                .pods_matching(namespace, selector.as_object().unwrap())
+                .into_iter()
+                .map(Resource::name)
+                .collect();
+            names.sort_unstable();
+            names
+        };
+        assert_eq!(names(None, serde_json::json!({"app": "web"})), ["a", "b"]);
+        assert_eq!(names(Some("x"), serde_json::json!({"app": "web"})), ["a"]);
+        // A number and its text are the same label value, as Kubernetes stores both as strings.
+        assert_eq!(names(None, serde_json::json!({"tier": 1})), ["a", "b"]);
+        assert_eq!(
+            names(None, serde_json::json!({"app": "web", "tier": "2"})),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            names(Some("y"), serde_json::json!({"app": "db"})),
+            Vec::<&str>::new()
+        );
+        assert_eq!(names(Some("x"), serde_json::json!({})), ["a", "c"]);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Label selectors: Istio's `matchLabels` maps and Kubernetes `matchLabels` + `matchExpressions`.
 
+use std::hash::{Hash, Hasher};
+
 use serde_json::{Map, Value};
 
 /// Whether every `key: value` of `selector` is present in `labels`. An empty selector matches all.
@@ -76,6 +78,23 @@ pub fn value_str(value: &Value) -> std::borrow::Cow<'_, str> {
         Value::String(text) => std::borrow::Cow::Borrowed(text),
         Value::Null => std::borrow::Cow::Borrowed(""),
         other => std::borrow::Cow::Owned(other.to_string()),
+    }
+}
+
+/// A hash of a label (`key`, `value`) in a namespace (`""` for any), used as the key of label
+/// indexes so that neither building nor querying them copies strings. Two labels can share a
+/// slot, so an index keyed by it yields candidates that the caller must still match.
+pub fn label_slot(namespace: &str, key: &str, value: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    (namespace, key, value).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Adds `id` to a label index slot, once even when two labels of one object share the slot
+/// (ids are added in increasing order).
+pub fn push_once<T: PartialEq>(slot: &mut Vec<T>, id: T) {
+    if slot.last() != Some(&id) {
+        slot.push(id);
     }
 }
 

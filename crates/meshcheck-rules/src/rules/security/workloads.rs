@@ -4,12 +4,11 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 
-use meshcheck_model::selector::{matches_labels, value_str};
+use meshcheck_model::selector::{label_slot, matches_labels, push_once, value_str};
 use meshcheck_model::{Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId};
 use serde_json::{Map, Value};
 
@@ -222,16 +221,9 @@ pub(crate) fn service_selector(service: &Resource) -> Option<&Map<String, Value>
 /// key, label value). Built once per run.
 struct WorkloadLookup {
     by_namespace: FxHashMap<String, Vec<usize>>,
-    /// By [`label_slot`]: a hash, so that neither building nor looking up copies a string; a
-    /// collision only adds candidates, and every caller matches the selector afterwards.
+    /// By [`label_slot`]: a collision only adds candidates, and every caller matches the
+    /// selector afterwards.
     by_label: FxHashMap<u64, Vec<usize>>,
-}
-
-/// The [`WorkloadLookup::by_label`] key of a label in a namespace.
-fn label_slot(namespace: &str, key: &str, value: &str) -> u64 {
-    let mut hasher = FxHasher::default();
-    (namespace, key, value).hash(&mut hasher);
-    hasher.finish()
 }
 
 impl WorkloadLookup {
@@ -247,13 +239,12 @@ impl WorkloadLookup {
                 }
             }
             for (key, value) in workload.labels() {
-                let slot = by_label
-                    .entry(label_slot(namespace, key, &value_str(value)))
-                    .or_default();
-                // Two labels of one workload that collide list it once.
-                if slot.last() != Some(&index) {
-                    slot.push(index);
-                }
+                push_once(
+                    by_label
+                        .entry(label_slot(namespace, key, &value_str(value)))
+                        .or_default(),
+                    index,
+                );
             }
         }
         WorkloadLookup {
