@@ -51,13 +51,14 @@ impl NameIndex {
         self.0.get(&kind)?.get(namespace)?.get(name).copied()
     }
 
-    fn insert(&mut self, (kind, namespace, name): (Kind, String, String), id: ResourceId) {
-        self.0
-            .entry(kind)
-            .or_default()
-            .entry(namespace)
-            .or_default()
-            .insert(name, id);
+    fn insert(&mut self, kind: Kind, namespace: &str, name: String, id: ResourceId) {
+        let namespaces = self.0.entry(kind).or_default();
+        // Copies the namespace only for its first object.
+        let names = match namespaces.get_mut(namespace) {
+            Some(names) => names,
+            None => namespaces.entry(namespace.to_owned()).or_default(),
+        };
+        names.insert(name, id);
     }
 }
 
@@ -113,28 +114,24 @@ impl Mesh {
                 continue;
             }
             // Unknown kinds are keyed by their own kind name so that they never collide.
-            let key = (
-                resource.kind,
-                resource.namespace.clone(),
-                if resource.kind == Kind::Other {
-                    format!(
-                        "{}/{}/{}",
-                        resource.object().api_version,
-                        resource.object().kind,
-                        resource.name()
-                    )
-                } else {
-                    resource.name().to_owned()
-                },
-            );
-            match by_name.get(key.0, &key.1, &key.2) {
+            let name = if resource.kind == Kind::Other {
+                format!(
+                    "{}/{}/{}",
+                    resource.object().api_version,
+                    resource.object().kind,
+                    resource.name()
+                )
+            } else {
+                resource.name().to_owned()
+            };
+            match by_name.get(resource.kind, &resource.namespace, &name) {
                 Some(existing) => {
                     resource.id = existing;
                     resources[existing as usize] = resource;
                 }
                 None => {
                     resource.id = resources.len() as ResourceId;
-                    by_name.insert(key, resource.id);
+                    by_name.insert(resource.kind, &resource.namespace, name, resource.id);
                     resources.push(resource);
                 }
             }
