@@ -54,6 +54,47 @@ impl<'a> Destination<'a> {
     pub fn is_mirror(&self) -> bool {
         !matches!(self.kind, DestinationKind::Route(_))
     }
+
+    /// The field path of the destination's host, for locating findings.
+    pub fn path(&self) -> Vec<String> {
+        let rule = self.rule.to_string();
+        let index = self.index.to_string();
+        let parts: Vec<&str> = match self.kind {
+            DestinationKind::Route(section) => vec![
+                "spec",
+                section,
+                &rule,
+                "route",
+                &index,
+                "destination",
+                "host",
+            ],
+            DestinationKind::Mirror => vec!["spec", "http", &rule, "mirror", "host"],
+            DestinationKind::Mirrors => {
+                vec![
+                    "spec",
+                    "http",
+                    &rule,
+                    "mirrors",
+                    &index,
+                    "destination",
+                    "host",
+                ]
+            }
+        };
+        parts.into_iter().map(str::to_owned).collect()
+    }
+
+    /// A short description of where the destination is, e.g. `http[0].route[1]`.
+    pub fn location(&self) -> String {
+        match self.kind {
+            DestinationKind::Route(section) => {
+                format!("{section}[{}].route[{}]", self.rule, self.index)
+            }
+            DestinationKind::Mirror => format!("http[{}].mirror", self.rule),
+            DestinationKind::Mirrors => format!("http[{}].mirrors[{}]", self.rule, self.index),
+        }
+    }
 }
 
 /// One `spec.http[i]` entry.

@@ -4,8 +4,8 @@ use meshcheck_model::hosts::{CLUSTER_DOMAIN, HostPort};
 use meshcheck_model::{Kind, Mesh, Resource, strings};
 
 use super::util::{
-    Destination, DestinationKind, DestinationPlace, as_path, full_name, gateways,
-    mirror_destinations, route_destinations,
+    Destination, DestinationKind, as_path, full_name, gateways, mirror_destinations,
+    route_destinations,
 };
 use crate::{Sink, declare_rule};
 

@@ -2,9 +2,7 @@ use rustc_hash::FxHashSet;
 
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
-use super::util::{
-    DestinationPlace, as_path, mirror_destinations, resource_name_from_host, route_destinations,
-};
+use super::util::{as_path, mirror_destinations, resource_name_from_host, route_destinations};
 use crate::{Sink, declare_rule};
 
 declare_rule! {

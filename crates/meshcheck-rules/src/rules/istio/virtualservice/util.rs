@@ -9,55 +9,6 @@ pub const MESH_GATEWAY: &str = "mesh";
 
 pub use meshcheck_model::virtual_service::{Destination, DestinationKind};
 
-/// Where a destination is, for findings.
-pub trait DestinationPlace {
-    /// The field path of the destination's host, for locating findings.
-    fn path(&self) -> Vec<String>;
-    /// A short description of where the destination is, e.g. `http[0].route[1]`.
-    fn location(&self) -> String;
-}
-
-impl DestinationPlace for Destination<'_> {
-    fn path(&self) -> Vec<String> {
-        let rule = self.rule.to_string();
-        let index = self.index.to_string();
-        let parts: Vec<&str> = match self.kind {
-            DestinationKind::Route(section) => vec![
-                "spec",
-                section,
-                &rule,
-                "route",
-                &index,
-                "destination",
-                "host",
-            ],
-            DestinationKind::Mirror => vec!["spec", "http", &rule, "mirror", "host"],
-            DestinationKind::Mirrors => {
-                vec![
-                    "spec",
-                    "http",
-                    &rule,
-                    "mirrors",
-                    &index,
-                    "destination",
-                    "host",
-                ]
-            }
-        };
-        parts.into_iter().map(str::to_owned).collect()
-    }
-
-    fn location(&self) -> String {
-        match self.kind {
-            DestinationKind::Route(section) => {
-                format!("{section}[{}].route[{}]", self.rule, self.index)
-            }
-            DestinationKind::Mirror => format!("http[{}].mirror", self.rule),
-            DestinationKind::Mirrors => format!("http[{}].mirrors[{}]", self.rule, self.index),
-        }
-    }
-}
-
 /// Borrows a path built by [`Destination::path`] as the `&[&str]` the sink wants.
 pub fn as_path(path: &[String]) -> Vec<&str> {
     path.iter().map(String::as_str).collect()
