@@ -52,8 +52,6 @@ pub struct Container<'a> {
     pub image: &'a str,
     /// `securityContext` (`Null` when missing).
     pub security_context: &'a Value,
-    /// `resources` (`Null` when missing).
-    pub resources: &'a Value,
     /// The whole container.
     pub value: &'a Value,
 }
@@ -66,7 +64,6 @@ impl<'a> Container<'a> {
             name: "",
             image: "",
             security_context: &Value::Null,
-            resources: &Value::Null,
             value,
         };
         for (key, field_value) in value.as_object().into_iter().flatten() {
@@ -74,7 +71,6 @@ impl<'a> Container<'a> {
                 "name" => container.name = field_value.as_str().unwrap_or_default(),
                 "image" => container.image = field_value.as_str().unwrap_or_default(),
                 "securityContext" => container.security_context = field_value,
-                "resources" => container.resources = field_value,
                 _ => {}
             }
         }
