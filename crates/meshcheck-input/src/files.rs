@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::documents::parse_documents;
+use crate::documents::parse_files;
 use crate::object::{LoadIssue, Object};
 
 /// Input problems that stop the run: a path the user named does not exist or cannot be read.
@@ -115,32 +115,31 @@ fn read_text(path: &Path) -> Result<String, InputError> {
     })
 }
 
-/// Loads every object from the given paths. Files are parsed in parallel; objects keep file order.
+/// Loads every object from the given paths. Files are read and their documents parsed in
+/// parallel; objects keep file order.
 pub fn load_paths(paths: &[PathBuf]) -> Result<LoadOutcome, InputError> {
     let files = collect_files(paths)?;
-    type Parsed = Result<(Vec<Object>, Vec<LoadIssue>), InputError>;
-    let parsed: Vec<Parsed> = files
-        .par_iter()
-        .map(|path| {
-            let text = read_text(path)?;
-            let name: Arc<str> = if path.as_os_str() == "-" {
-                Arc::from("<stdin>")
-            } else {
-                Arc::from(path.display().to_string())
-            };
-            Ok(parse_documents(&name, &text))
-        })
-        .collect();
-    let mut outcome = LoadOutcome {
-        files: files.len(),
-        ..LoadOutcome::default()
-    };
-    for result in parsed {
-        let (objects, issues) = result?;
-        outcome.objects.extend(objects);
-        outcome.issues.extend(issues);
+    let texts: Vec<Result<String, InputError>> =
+        files.par_iter().map(|path| read_text(path)).collect();
+    let mut named = Vec::with_capacity(files.len());
+    for (path, text) in files.iter().zip(texts) {
+        let name: Arc<str> = if path.as_os_str() == "-" {
+            Arc::from("<stdin>")
+        } else {
+            Arc::from(path.display().to_string())
+        };
+        named.push((name, text?));
     }
-    Ok(outcome)
+    let borrowed: Vec<(Arc<str>, &str)> = named
+        .iter()
+        .map(|(name, text)| (name.clone(), text.as_str()))
+        .collect();
+    let (objects, issues) = parse_files(&borrowed);
+    Ok(LoadOutcome {
+        objects,
+        issues,
+        files: files.len(),
+    })
 }
 
 /// Loads objects from any reader (used for stdin and archive members).
@@ -152,7 +151,7 @@ pub fn load_reader(name: &str, mut reader: impl Read) -> Result<LoadOutcome, Inp
             path: name.to_owned(),
             source,
         })?;
-    let (objects, issues) = parse_documents(&Arc::from(name), &text);
+    let (objects, issues) = parse_files(&[(Arc::from(name), text.as_str())]);
     Ok(LoadOutcome {
         objects,
         issues,

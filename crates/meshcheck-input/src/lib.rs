@@ -13,7 +13,9 @@ mod object;
 mod scalar;
 mod yaml;
 
-pub use documents::{ParseError, parse_documents, parse_json_document, parse_yaml_document};
+pub use documents::{
+    ParseError, parse_documents, parse_files, parse_json_document, parse_yaml_document,
+};
 pub use fields::FieldLines;
 pub use files::{InputError, LoadOutcome, collect_files, load_paths, load_reader};
 pub use object::{LoadIssue, Object, ObjectKey, Severity, SourceRef};

@@ -101,8 +101,17 @@ impl Mesh {
         let mut resources: Vec<Resource> = Vec::with_capacity(objects.len());
         let mut by_name = NameIndex::default();
         let mut system_objects_skipped = 0;
-        // Resolving kinds and finding each object's common parts is per object: done in parallel.
-        let parsed: Vec<Resource> = objects.into_par_iter().map(Resource::new).collect();
+        // Resolving kinds and finding each object's common parts is per object: done in parallel,
+        // kind by kind so that the parts of one kind's objects lie together in memory, the way
+        // rules walk them (see `meshcheck_input::parse_files`); then back in input order.
+        let mut numbered: Vec<(usize, Object)> = objects.into_iter().enumerate().collect();
+        numbered.sort_by(|(_, a), (_, b)| a.kind.cmp(&b.kind));
+        let mut numbered: Vec<(usize, Resource)> = numbered
+            .into_par_iter()
+            .map(|(position, object)| (position, Resource::new(object)))
+            .collect();
+        numbered.sort_unstable_by_key(|(position, _)| *position);
+        let parsed = numbered.into_iter().map(|(_, resource)| resource);
         for mut resource in parsed {
             let home = if resource.kind == Kind::Namespace {
                 resource.name()
