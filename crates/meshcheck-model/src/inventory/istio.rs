@@ -382,7 +382,8 @@ pub fn is_ztunnel(pod: &Resource) -> bool {
 
 /// The proxy a pod runs, if any: its `istio-proxy` container (or native-sidecar init container)
 /// with a real image (not the `auto` placeholder of uninjected templates).
-fn proxy_of(pod: &Resource) -> Option<ProxyFact> {
+/// Reads a pod's proxy (if it runs one), interning its strings in `facts`.
+fn proxy_of(pod: &Resource, facts: &mut ProxyFacts) -> Option<ProxyFact> {
     if is_istiod_labels(pod.labels()) {
         return None;
     }
@@ -394,7 +395,7 @@ fn proxy_of(pod: &Resource) -> Option<ProxyFact> {
             str_field(container, "name") == Some("istio-proxy")
                 || (ztunnel && items(spec.get("containers")).count() == 1)
         })
-        .map(|(index, container)| ("containers", index, container))
+        .map(|(index, container)| (false, index, container))
         .or_else(|| {
             items(spec.get("initContainers"))
                 .enumerate()
@@ -402,9 +403,9 @@ fn proxy_of(pod: &Resource) -> Option<ProxyFact> {
                     str_field(container, "name") == Some("istio-proxy")
                         && str_field(container, "restartPolicy") == Some("Always")
                 })
-                .map(|(index, container)| ("initContainers", index, container))
+                .map(|(index, container)| (true, index, container))
         });
-    let (field, index, container) = found?;
+    let (native_sidecar, index, container) = found?;
     let image =
         str_field(container, "image").filter(|image| !image.is_empty() && *image != "auto")?;
     let kind = if ztunnel {
@@ -420,16 +421,15 @@ fn proxy_of(pod: &Resource) -> Option<ProxyFact> {
         .find(|(_, container)| str_field(container, "name") == Some("istio-init"))
         .and_then(|(index, container)| {
             let image = str_field(container, "image")?;
-            Some((index, image.to_owned(), image_version(image)))
+            Some((index as u32, facts.image(image)))
         });
     Some(ProxyFact {
         pod: pod.id,
         kind,
-        container_field: field,
-        container_index: index,
-        image: image.to_owned(),
-        version: image_version(image),
-        revision: proxy_revision(pod),
+        native_sidecar,
+        container_index: index as u32,
+        image: facts.image(image),
+        revision: facts.revision(proxy_revision(pod)),
         pinned_image: pod.annotation("sidecar.istio.io/proxyImage").is_some(),
         init,
     })
@@ -437,43 +437,91 @@ fn proxy_of(pod: &Resource) -> Option<ProxyFact> {
 
 /// Every pod's proxy, in input order.
 pub fn proxies(mesh: &Mesh) -> Vec<Proxy<'_>> {
-    mesh.proxy_facts
-        .get_or_init(|| ProxyFacts(mesh.of_kind(Kind::Pod).filter_map(proxy_of).collect()))
-        .0
+    let facts = mesh.proxy_facts.get_or_init(|| {
+        let mut facts = ProxyFacts::default();
+        for pod in mesh.of_kind(Kind::Pod) {
+            if let Some(fact) = proxy_of(pod, &mut facts) {
+                facts.proxies.push(fact);
+            }
+        }
+        facts
+    });
+    facts
+        .proxies
         .iter()
-        .map(|fact| Proxy {
-            pod: mesh.resource(fact.pod),
-            kind: fact.kind,
-            container_field: fact.container_field,
-            container_index: fact.container_index,
-            image: &fact.image,
-            version: fact.version.clone(),
-            revision: &fact.revision,
-            pinned_image: fact.pinned_image,
-            init_image: fact
-                .init
-                .as_ref()
-                .map(|(index, image, version)| (*index, image.as_str(), version.clone())),
+        .map(|fact| {
+            let (image, version) = &facts.images[fact.image as usize];
+            Proxy {
+                pod: mesh.resource(fact.pod),
+                kind: fact.kind,
+                container_field: if fact.native_sidecar {
+                    "initContainers"
+                } else {
+                    "containers"
+                },
+                container_index: fact.container_index as usize,
+                image,
+                version: version.clone(),
+                revision: &facts.revisions[fact.revision as usize],
+                pinned_image: fact.pinned_image,
+                init_image: fact.init.map(|(index, image)| {
+                    let (image, version) = &facts.images[image as usize];
+                    (index as usize, image.as_str(), version.clone())
+                }),
+            }
         })
         .collect()
 }
 
 /// Every proxy's facts, read from the pods once per run: rules then never walk a pod's JSON to
-/// find its proxy again.
-#[derive(Debug)]
-pub(crate) struct ProxyFacts(Vec<ProxyFact>);
+/// find its proxy again. Images and revisions are interned: a mesh runs a handful of each, and
+/// five rules walk these facts long after they were built, so they are kept small (about 30
+/// bytes a proxy, not 250) to stay in cache.
+#[derive(Debug, Default)]
+pub(crate) struct ProxyFacts {
+    proxies: Vec<ProxyFact>,
+    images: Vec<(String, Option<Version>)>,
+    revisions: Vec<String>,
+    image_ids: rustc_hash::FxHashMap<String, u32>,
+    revision_ids: rustc_hash::FxHashMap<String, u32>,
+}
+
+impl ProxyFacts {
+    fn image(&mut self, image: &str) -> u32 {
+        if let Some(&id) = self.image_ids.get(image) {
+            return id;
+        }
+        let id = self.images.len() as u32;
+        self.images.push((image.to_owned(), image_version(image)));
+        self.image_ids.insert(image.to_owned(), id);
+        id
+    }
+
+    fn revision(&mut self, revision: String) -> u32 {
+        if let Some(&id) = self.revision_ids.get(&revision) {
+            return id;
+        }
+        let id = self.revisions.len() as u32;
+        self.revisions.push(revision.clone());
+        self.revision_ids.insert(revision, id);
+        id
+    }
+}
 
 #[derive(Debug)]
-pub(crate) struct ProxyFact {
+struct ProxyFact {
     pod: ResourceId,
     kind: ProxyKind,
-    container_field: &'static str,
-    container_index: usize,
-    image: String,
-    version: Option<Version>,
-    revision: String,
+    /// In `initContainers` (a native sidecar), not `containers`.
+    native_sidecar: bool,
+    container_index: u32,
+    /// Index in [`ProxyFacts::images`].
+    image: u32,
+    /// Index in [`ProxyFacts::revisions`].
+    revision: u32,
     pinned_image: bool,
-    init: Option<(usize, String, Option<Version>)>,
+    /// The `istio-init` container's index and image.
+    init: Option<(u32, u32)>,
 }
 
 /// A per-node agent Istio runs as a DaemonSet.
