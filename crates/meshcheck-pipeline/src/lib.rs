@@ -134,6 +134,9 @@ pub struct Analysis {
     /// [`AnalyzeOptions::digest`] asked for it.
     pub digest: Option<SnapshotDigest>,
     pub timings: Timings,
+    /// The thread freeing the model (unless [`AnalyzeOptions::exit_after`]): a benchmark joins it
+    /// outside its timing, so that the next run does not share the cores with it.
+    pub freeing: Option<std::thread::JoinHandle<()>>,
 }
 
 fn problem(issue: &LoadIssue) -> LoadProblem {
@@ -198,13 +201,14 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
         );
         SnapshotDigest::new(&report, objects)
     });
-    if options.exit_after {
+    let freeing = if options.exit_after {
         std::mem::forget(mesh);
+        None
     } else {
         // Freeing 50,000 JSON trees takes longer than some whole rule groups: let another
         // thread do it while the caller goes on.
-        std::thread::spawn(move || drop(mesh));
-    }
+        Some(std::thread::spawn(move || drop(mesh)))
+    };
     let digested = Instant::now();
     Analysis {
         report,
@@ -217,6 +221,7 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
             digest: digested - reported,
             per_rule,
         },
+        freeing,
     }
 }
 
