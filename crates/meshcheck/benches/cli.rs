@@ -4,8 +4,8 @@
 //!     cargo bench -p meshcheck --bench cli
 //!
 //! A fresh process matters: the in-process benchmarks (`meshcheck-dev`'s `analyze`) reuse the
-//! previous run's freed heap, which scatters a new run's objects, while the CLI parses into
-//! fresh memory where each kind's objects lie together. The figures and the machine are in
+//! previous run's freed heap, while the CLI parses into fresh memory, where each kind's objects
+//! lie together. The figures and the machine are in
 //! docs/performance.md; `scripts/scaling-pairs.py` alternates two sizes run by run for ratios.
 
 use std::hint::black_box;
