@@ -215,11 +215,21 @@ pub fn parse_files(files: &[(Arc<str>, &str)]) -> (Vec<Object>, Vec<LoadIssue>) 
     (objects, issues)
 }
 
-/// The kind a document declares, found by scanning its text: the value of the first `"kind"`
-/// key (JSON) or of a `kind:` line at column 0 (YAML). Only the memory layout depends on it
-/// (see [`parse_files`]), so a wrong guess costs speed, never correctness.
+/// The kind a document declares, found by scanning its text: for JSON the value of the first
+/// `"kind"` key, for YAML that of a `kind:` line at column 0. Only the memory layout depends on
+/// it (see [`parse_files`]), so a wrong guess costs speed, never correctness.
 fn kind_hint(text: &str) -> &str {
-    let mut rest = text;
+    let trimmed = text.trim_start();
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return text
+            .lines()
+            .find_map(|line| {
+                let value = line.strip_prefix("kind:")?.trim();
+                Some(value.trim_matches(|c| c == '"' || c == '\''))
+            })
+            .unwrap_or("");
+    }
+    let mut rest = trimmed;
     // Each `"` in turn (a `char` search is a fast byte scan); `kind` is near the start of JSON.
     while let Some(quote) = rest.find('"') {
         rest = &rest[quote + 1..];
@@ -233,12 +243,7 @@ fn kind_hint(text: &str) -> &str {
             }
         }
     }
-    text.lines()
-        .find_map(|line| {
-            let value = line.strip_prefix("kind:")?.trim();
-            Some(value.trim_matches(|c| c == '"' || c == '\''))
-        })
-        .unwrap_or("")
+    ""
 }
 
 /// Parses one document into `objects` (several for a `kind: List`), or records why it could not.
@@ -438,6 +443,11 @@ mod tests {
         assert_eq!(
             kind_hint("# c\napiVersion: v1\nmetadata:\n  kind: nested\nkind: 'Gateway'\n"),
             "Gateway"
+        );
+        // A quoted `"kind"` inside a YAML document is not its kind.
+        assert_eq!(
+            kind_hint("metadata:\n  annotations: {a: '{\"kind\":\"Pod\"}'}\nkind: Service\n"),
+            "Service"
         );
         assert_eq!(kind_hint("foo: bar\n"), "");
     }
