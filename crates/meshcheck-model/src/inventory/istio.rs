@@ -429,7 +429,7 @@ fn proxy_of(pod: &Resource, facts: &mut ProxyFacts) -> Option<ProxyFact> {
         native_sidecar,
         container_index: index as u32,
         image: facts.image(image),
-        revision: facts.revision(proxy_revision(pod)),
+        revision: facts.revision(&proxy_revision(pod)),
         pinned_image: pod.annotation("sidecar.istio.io/proxyImage").is_some(),
         init,
     })
@@ -450,7 +450,7 @@ pub fn proxies(mesh: &Mesh) -> Vec<Proxy<'_>> {
         .proxies
         .iter()
         .map(|fact| {
-            let (image, version) = &facts.images[fact.image as usize];
+            let (image, version) = facts.images.get(fact.image);
             Proxy {
                 pod: mesh.resource(fact.pod),
                 kind: fact.kind,
@@ -462,10 +462,10 @@ pub fn proxies(mesh: &Mesh) -> Vec<Proxy<'_>> {
                 container_index: fact.container_index as usize,
                 image,
                 version: version.clone(),
-                revision: &facts.revisions[fact.revision as usize],
+                revision: facts.revisions.get(fact.revision),
                 pinned_image: fact.pinned_image,
                 init_image: fact.init.map(|(index, image)| {
-                    let (image, version) = &facts.images[image as usize];
+                    let (image, version) = facts.images.get(image);
                     (index as usize, image.as_str(), version.clone())
                 }),
             }
@@ -480,31 +480,52 @@ pub fn proxies(mesh: &Mesh) -> Vec<Proxy<'_>> {
 #[derive(Debug, Default)]
 pub(crate) struct ProxyFacts {
     proxies: Vec<ProxyFact>,
-    images: Vec<(String, Option<Version>)>,
-    revisions: Vec<String>,
-    image_ids: rustc_hash::FxHashMap<String, u32>,
-    revision_ids: rustc_hash::FxHashMap<String, u32>,
+    /// Each image with its version.
+    images: Interner<(String, Option<Version>)>,
+    revisions: Interner<String>,
+}
+
+/// Distinct values by their text, each stored once and named by its index.
+#[derive(Debug)]
+struct Interner<T> {
+    values: Vec<T>,
+    ids: rustc_hash::FxHashMap<String, u32>,
+}
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            values: Vec::new(),
+            ids: rustc_hash::FxHashMap::default(),
+        }
+    }
+}
+
+impl<T> Interner<T> {
+    /// The index of `text`'s value, made by `value` the first time `text` is seen.
+    fn id(&mut self, text: &str, value: impl FnOnce() -> T) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(value());
+        self.ids.insert(text.to_owned(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &T {
+        &self.values[id as usize]
+    }
 }
 
 impl ProxyFacts {
     fn image(&mut self, image: &str) -> u32 {
-        if let Some(&id) = self.image_ids.get(image) {
-            return id;
-        }
-        let id = self.images.len() as u32;
-        self.images.push((image.to_owned(), image_version(image)));
-        self.image_ids.insert(image.to_owned(), id);
-        id
+        self.images
+            .id(image, || (image.to_owned(), image_version(image)))
     }
 
-    fn revision(&mut self, revision: String) -> u32 {
-        if let Some(&id) = self.revision_ids.get(&revision) {
-            return id;
-        }
-        let id = self.revisions.len() as u32;
-        self.revisions.push(revision.clone());
-        self.revision_ids.insert(revision, id);
-        id
+    fn revision(&mut self, revision: &str) -> u32 {
+        self.revisions.id(revision, || revision.to_owned())
     }
 }
 
