@@ -158,7 +158,7 @@ fn references_still_resolve() {
     let objects: Vec<Object> = objects
         .clone()
         .into_iter()
-        .map(|value| Object::from_value(value, None).unwrap())
+        .map(|value| Object::from_value(value.into(), None).unwrap())
         .collect();
     let mesh = Mesh::build(objects, MeshInputs::default());
     let service = mesh.get(Kind::Service, namespace, service_name).unwrap();

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use meshcheck_input::Value;
 use meshcheck_input::{LoadIssue, Object, Severity, SourceRef};
 use rayon::prelude::*;
-use serde_json::Value;
 
 /// The first line of every `List` member the writer produces.
 pub(crate) const LIST_HEADER: &[u8] = br#"{"apiVersion":"v1","kind":"List","items":["#;

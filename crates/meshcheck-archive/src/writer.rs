@@ -92,7 +92,7 @@ impl SnapshotWriter {
     /// Adds objects read from manifests, each under its own apiVersion and kind.
     pub fn add_manifest_objects(&mut self, objects: impl IntoIterator<Item = Object>) {
         for object in objects {
-            self.add_objects(&object.api_version, &object.kind, vec![object.value]);
+            self.add_objects(&object.api_version, &object.kind, vec![object.value.into()]);
         }
     }
 

@@ -4,8 +4,8 @@ mod common;
 
 use common::{info, open, sample_bytes, sample_writer, service};
 use meshcheck_archive::{Archive, Limits, SnapshotWriter, Source};
+use meshcheck_input::Value;
 use meshcheck_model::InputSource;
-use serde_json::Value;
 
 #[test]
 fn round_trip_keeps_objects_facts_and_extras() {

@@ -202,11 +202,11 @@ pub enum DigestError {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use meshcheck_input::json;
 
     use super::*;
 
-    fn object(value: serde_json::Value) -> Object {
+    fn object(value: meshcheck_input::Value) -> Object {
         Object::from_value(value, None).expect("a Kubernetes object")
     }
 

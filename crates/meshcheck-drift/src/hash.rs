@@ -1,10 +1,8 @@
 //! Content hashes of objects that ignore what the API server changes on its own, so that collecting
 //! an unchanged cluster twice gives the same hashes.
 
-use std::sync::LazyLock;
-
 use meshcheck_input::Object;
-use serde_json::{Map, Value};
+use meshcheck_input::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// `metadata` fields the API server maintains (bookkeeping, not configuration).
@@ -35,15 +33,6 @@ mod tag {
     pub const ARRAY: u8 = 5;
     pub const OBJECT: u8 = 6;
 }
-
-/// Whether serde_json's maps iterate in key order: they do unless some crate in the build turns
-/// on serde_json's `preserve_order` (insertion order), which cannot be asked at compile time.
-static MAPS_ITERATE_SORTED: LazyLock<bool> = LazyLock::new(|| {
-    let mut map = Map::new();
-    map.insert("b".to_owned(), Value::Null);
-    map.insert("a".to_owned(), Value::Null);
-    map.keys().map(String::as_str).eq(["a", "b"])
-});
 
 thread_local! {
     /// The canonical encoding of the object being hashed, reused across objects: one hash update
@@ -121,18 +110,11 @@ fn encode_entry(buffer: &mut Vec<u8>, key: &str, value: &Value, skip: Skip) {
     }
 }
 
-fn encode_map(buffer: &mut Vec<u8>, map: &Map<String, Value>, skip: Skip) {
+fn encode_map(buffer: &mut Vec<u8>, map: &Map, skip: Skip) {
     buffer.push(tag::OBJECT);
-    if *MAPS_ITERATE_SORTED {
-        for (key, value) in map {
-            encode_entry(buffer, key, value, skip);
-        }
-    } else {
-        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (key, value) in entries {
-            encode_entry(buffer, key, value, skip);
-        }
+    // The model's maps always iterate in key order.
+    for (key, value) in map {
+        encode_entry(buffer, key, value, skip);
     }
     // The end marker keeps `{a: {}, b: 1}` apart from `{a: {b: 1}}`.
     buffer.push(tag::OBJECT);
@@ -190,7 +172,7 @@ fn encode_value(buffer: &mut Vec<u8>, value: &Value) {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use meshcheck_input::json;
 
     use super::*;
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::Value;
 use rayon::prelude::*;
-use serde_json::Value;
 
 use crate::fields::{FieldLine, FieldLines};
 use crate::object::{LoadIssue, Object, Severity, SourceRef};

@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
+use crate::Value;
 use proptest::prelude::*;
-use serde_json::Value;
 
 use crate::documents::{parse_yaml_document, reference_yaml_document};
 use crate::fields::FieldLines;
@@ -530,7 +530,7 @@ fn small_aliases_are_expanded_on_the_fast_path() {
     let walked = walk(text, 1).unwrap();
     let value = walked.value.expect("fast path");
     assert_eq!(value["other"], value["base"]);
-    assert_eq!(value["list"], serde_json::json!([1, 1]));
+    assert_eq!(value["list"], crate::json!([1, 1]));
     assert_eq!(Ok(value), reference_yaml_document(text));
 }
 
@@ -555,5 +555,5 @@ fn outside_the_subset_serde_saphyr_decides() {
         assert_eq!(parse_yaml_document(text), reference_yaml_document(text));
     }
     let value: Value = parse_yaml_document("<<: {a: 1}\nb: 2\n").unwrap();
-    assert_eq!(value, serde_json::json!({"a": 1, "b": 2}));
+    assert_eq!(value, crate::json!({"a": 1, "b": 2}));
 }

@@ -11,6 +11,7 @@ mod fields;
 mod files;
 mod object;
 mod scalar;
+mod value;
 mod yaml;
 
 pub use documents::{
@@ -19,3 +20,4 @@ pub use documents::{
 pub use fields::FieldLines;
 pub use files::{InputError, LoadOutcome, collect_files, load_paths, load_reader};
 pub use object::{LoadIssue, Object, ObjectKey, Severity, SourceRef};
+pub use value::{Key, Map, Number, Value, ValueIndex};

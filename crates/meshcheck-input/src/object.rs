@@ -1,7 +1,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde_json::Value;
+use crate::Value;
 
 use crate::fields::FieldLines;
 

@@ -4,7 +4,7 @@
 //! (420), `0x`/`0o`/`0b` prefixes and `_` separators are integers, YAML/Rust decimal forms are
 //! floats, and everything else stays a string.
 
-use serde_json::{Number, Value};
+use crate::{Number, Value};
 
 /// The meaning of a plain scalar.
 #[derive(Debug, PartialEq)]
@@ -136,12 +136,12 @@ fn float(trimmed: &str) -> Plain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn value(text: &str) -> Value {
         match resolve_plain(text) {
             Plain::Value(value) => value,
-            Plain::Text => Value::String(text.to_owned()),
+            Plain::Text => Value::String(text.into()),
             Plain::NonFinite => panic!("{text} is non-finite"),
         }
     }

@@ -10,8 +10,8 @@
 
 use std::collections::HashMap;
 
+use crate::{Map, Value};
 use granit_parser::{Event, Parser, ScalarStyle, Span};
-use serde_json::{Map, Value};
 
 use crate::fields::{FieldLine, item_segment, key_segment};
 use crate::scalar::{Plain, resolve_plain};
@@ -41,7 +41,7 @@ enum Frame {
         start_event: usize,
     },
     Mapping {
-        map: Map<String, Value>,
+        map: Map,
         anchor: usize,
         node: u32,
         start_event: usize,
@@ -168,14 +168,14 @@ impl Walker {
         let value = if style == ScalarStyle::Plain {
             match resolve_plain(&text) {
                 Plain::Value(value) => value,
-                Plain::Text => Value::String(text),
+                Plain::Text => Value::String(text.into()),
                 Plain::NonFinite => {
                     self.exact = false;
                     Value::Null
                 }
             }
         } else {
-            Value::String(text)
+            Value::String(text.into())
         };
         if anchor != 0 {
             self.anchors.insert(anchor, (value.clone(), 1));

@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use serde_json::Value;
+use meshcheck_input::Value;
 
 use crate::resource::{ResourceId, items, str_field, strings};
 use crate::{Kind, Resource};

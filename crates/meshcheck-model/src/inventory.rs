@@ -240,29 +240,29 @@ status:
 
     #[test]
     fn gateway_roles() {
-        let labels = |value: serde_json::Value| value.as_object().unwrap().clone();
-        let none = serde_json::Map::new();
-        let role = |l: serde_json::Value| gateway_role(&labels(l), &none, "x");
-        assert_eq!(role(serde_json::json!({"istio": "pilot"})), None);
-        assert_eq!(role(serde_json::json!({"app": "reviews"})), None);
+        let labels = |value: meshcheck_input::Value| value.as_object().unwrap().clone();
+        let none = meshcheck_input::Map::new();
+        let role = |l: meshcheck_input::Value| gateway_role(&labels(l), &none, "x");
+        assert_eq!(role(meshcheck_input::json!({"istio": "pilot"})), None);
+        assert_eq!(role(meshcheck_input::json!({"app": "reviews"})), None);
         assert_eq!(
-            role(serde_json::json!({"istio": "eastwestgateway"})),
+            role(meshcheck_input::json!({"istio": "eastwestgateway"})),
             Some(GatewayRole::EastWest)
         );
         assert_eq!(
-            role(serde_json::json!({"gateway.istio.io/managed": "istio.io-mesh-controller"})),
+            role(meshcheck_input::json!({"gateway.istio.io/managed": "istio.io-mesh-controller"})),
             Some(GatewayRole::Waypoint)
         );
         assert_eq!(
             role(
-                serde_json::json!({"gateway.istio.io/managed": "istio.io-gateway-controller", "istio.io/gateway-name": "web"})
+                meshcheck_input::json!({"gateway.istio.io/managed": "istio.io-gateway-controller", "istio.io/gateway-name": "web"})
             ),
             Some(GatewayRole::Ingress)
         );
-        let annotations = labels(serde_json::json!({"inject.istio.io/templates": "gateway"}));
+        let annotations = labels(meshcheck_input::json!({"inject.istio.io/templates": "gateway"}));
         assert_eq!(
             gateway_role(
-                &labels(serde_json::json!({"app": "istio-egress"})),
+                &labels(meshcheck_input::json!({"app": "istio-egress"})),
                 &annotations,
                 "istio-egress"
             ),

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use meshcheck_input::Object;
-use serde_json::{Map, Value};
+use meshcheck_input::{Map, Value};
 
 use crate::cluster::{ClusterInfo, InputSource};
 use crate::derived::DerivedCache;
@@ -191,7 +191,7 @@ impl Mesh {
                 service_selectors
                     .entry(service.namespace.clone())
                     .or_default()
-                    .entry(key.clone())
+                    .entry(key.to_string())
                     .or_default()
                     .entry(value_text(value))
                     .or_default()
@@ -317,11 +317,7 @@ impl Mesh {
 
     /// Pods whose labels match `selector` (a `matchLabels`-style map), in `namespace` or, with
     /// `None`, in any namespace. An empty selector matches every pod in scope.
-    pub fn pods_matching(
-        &self,
-        namespace: Option<&str>,
-        selector: &Map<String, Value>,
-    ) -> Vec<&Resource> {
+    pub fn pods_matching(&self, namespace: Option<&str>, selector: &Map) -> Vec<&Resource> {
         let Some((key, value)) = selector.iter().next() else {
             return match namespace {
                 Some(namespace) => self.pods_in(namespace).collect(),
@@ -349,17 +345,13 @@ impl Mesh {
     }
 
     /// Services in `namespace` whose (non-empty) selector matches `labels`, in input order.
-    pub fn services_selecting_labels(
-        &self,
-        namespace: &str,
-        labels: &Map<String, Value>,
-    ) -> Vec<&Resource> {
+    pub fn services_selecting_labels(&self, namespace: &str, labels: &Map) -> Vec<&Resource> {
         let Some(by_key) = self.service_selectors.get(namespace) else {
             return Vec::new();
         };
         let mut found: Vec<ResourceId> = labels
             .iter()
-            .filter_map(|(key, value)| by_key.get(key)?.get(value_str(value).as_ref()))
+            .filter_map(|(key, value)| by_key.get(key.as_str())?.get(value_str(value).as_ref()))
             .flatten()
             .copied()
             .filter(|&id| {
@@ -442,7 +434,7 @@ mod tests {
         let mesh = mesh(
             "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {app: web, tier: '1'}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: y, labels: {app: web, tier: 1}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: x, labels: {app: db}}\n",
         );
-        let names = |namespace: Option<&str>, selector: serde_json::Value| {
+        let names = |namespace: Option<&str>, selector: meshcheck_input::Value| {
             let mut names: Vec<&str> = mesh
                 .pods_matching(namespace, selector.as_object().unwrap())
                 .into_iter()
@@ -451,19 +443,25 @@ mod tests {
             names.sort_unstable();
             names
         };
-        assert_eq!(names(None, serde_json::json!({"app": "web"})), ["a", "b"]);
-        assert_eq!(names(Some("x"), serde_json::json!({"app": "web"})), ["a"]);
+        assert_eq!(
+            names(None, meshcheck_input::json!({"app": "web"})),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names(Some("x"), meshcheck_input::json!({"app": "web"})),
+            ["a"]
+        );
         // A number and its text are the same label value, as Kubernetes stores both as strings.
-        assert_eq!(names(None, serde_json::json!({"tier": 1})), ["a", "b"]);
+        assert_eq!(names(None, meshcheck_input::json!({"tier": 1})), ["a", "b"]);
         assert_eq!(
-            names(None, serde_json::json!({"app": "web", "tier": "2"})),
+            names(None, meshcheck_input::json!({"app": "web", "tier": "2"})),
             Vec::<&str>::new()
         );
         assert_eq!(
-            names(Some("y"), serde_json::json!({"app": "db"})),
+            names(Some("y"), meshcheck_input::json!({"app": "db"})),
             Vec::<&str>::new()
         );
-        assert_eq!(names(Some("x"), serde_json::json!({})), ["a", "c"]);
+        assert_eq!(names(Some("x"), meshcheck_input::json!({})), ["a", "c"]);
     }
 
     #[test]
@@ -474,7 +472,7 @@ mod tests {
         let pod = mesh.get(Kind::Pod, "default", "p").unwrap();
         assert_eq!(pod.object().namespace, None);
         assert_eq!(mesh.services_selecting(pod).count(), 1);
-        let selector = serde_json::json!({"app": "a"});
+        let selector = meshcheck_input::json!({"app": "a"});
         assert_eq!(
             mesh.pods_matching(None, selector.as_object().unwrap())
                 .len(),

@@ -4,7 +4,7 @@
 use crate::ValueAt;
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use meshcheck_input::Value;
 
 use crate::Resource;
 use crate::resource::ResourceId;

@@ -2,7 +2,7 @@
 //! found once when the mesh is built so that the dozens of rules about workloads read fields
 //! instead of walking the same JSON paths again.
 
-use serde_json::{Map, Value};
+use meshcheck_input::{Map, Value};
 
 use crate::Kind;
 use crate::resource::{EMPTY_MAP, items};
@@ -17,8 +17,8 @@ pub struct PodTemplate<'a> {
     pub present: bool,
     pub metadata: &'a Value,
     pub spec: &'a Value,
-    pub labels: &'a Map<String, Value>,
-    pub annotations: &'a Map<String, Value>,
+    pub labels: &'a Map,
+    pub annotations: &'a Map,
     /// The first container or init container named `istio-proxy` (the injected sidecar, or a
     /// native sidecar).
     pub proxy_container: Option<&'a Value>,
@@ -199,7 +199,7 @@ impl<'a> PodTemplate<'a> {
 mod tests {
     use super::*;
     use crate::resource::str_field;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn finds_a_deployments_template_and_its_sidecar() {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::Value;
+use meshcheck_input::Value;
 
 /// The pod a stats dump was taken from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,7 +1,7 @@
 //! One object of the mesh with the accessors rules need.
 
 use meshcheck_input::Object;
-use serde_json::{Map, Value};
+use meshcheck_input::{Map, Value};
 
 use crate::Kind;
 use crate::pod_template::PodTemplate;
@@ -10,8 +10,7 @@ use crate::virtual_service::Routes;
 /// Index of a resource in [`crate::Mesh::resources`].
 pub type ResourceId = u32;
 
-pub(crate) static EMPTY_MAP: std::sync::LazyLock<Map<String, Value>> =
-    std::sync::LazyLock::new(Map::new);
+pub(crate) static EMPTY_MAP: std::sync::LazyLock<Map> = std::sync::LazyLock::new(Map::new);
 
 /// The parts of an object that rules read all the time, found once. A lookup in a JSON map is a
 /// search over sorted keys (one `memcmp` per key passed); rules asked for `spec` and `metadata`
@@ -20,8 +19,8 @@ pub(crate) static EMPTY_MAP: std::sync::LazyLock<Map<String, Value>> =
 struct Parts<'a> {
     metadata: &'a Value,
     spec: &'a Value,
-    labels: &'a Map<String, Value>,
-    annotations: &'a Map<String, Value>,
+    labels: &'a Map,
+    annotations: &'a Map,
     pod: Option<PodTemplate<'a>>,
     /// A VirtualService's routes (boxed: most objects have none).
     routes: Option<Box<Routes<'a>>>,
@@ -111,11 +110,11 @@ impl Resource {
         self.cell.borrow_dependent().metadata
     }
 
-    pub fn labels(&self) -> &Map<String, Value> {
+    pub fn labels(&self) -> &Map {
         self.cell.borrow_dependent().labels
     }
 
-    pub fn annotations(&self) -> &Map<String, Value> {
+    pub fn annotations(&self) -> &Map {
         self.cell.borrow_dependent().annotations
     }
 

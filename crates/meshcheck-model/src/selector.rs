@@ -2,10 +2,10 @@
 
 use std::hash::{Hash, Hasher};
 
-use serde_json::{Map, Value};
+use meshcheck_input::{Map, Value};
 
 /// Whether every `key: value` of `selector` is present in `labels`. An empty selector matches all.
-pub fn matches_labels(selector: &Map<String, Value>, labels: &Map<String, Value>) -> bool {
+pub fn matches_labels(selector: &Map, labels: &Map) -> bool {
     selector
         .iter()
         .all(|(key, wanted)| labels.get(key).is_some_and(|have| same_text(have, wanted)))
@@ -20,7 +20,7 @@ pub fn same_text(a: &Value, b: &Value) -> bool {
 }
 
 /// Evaluates a Kubernetes `LabelSelector` (`matchLabels` and `matchExpressions`).
-pub fn matches_label_selector(selector: &Value, labels: &Map<String, Value>) -> bool {
+pub fn matches_label_selector(selector: &Value, labels: &Map) -> bool {
     matches_label_selector_with(selector, |key| labels.get(key).map(value_text))
 }
 
@@ -101,9 +101,9 @@ pub fn push_once<T: PartialEq>(slot: &mut Vec<T>, id: T) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
-    fn map(value: Value) -> Map<String, Value> {
+    fn map(value: Value) -> Map {
         value.as_object().unwrap().clone()
     }
 

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use serde_json::{Map, Value, json};
+use meshcheck_input::{Map, Value, json};
 
 use crate::hosts::CLUSTER_DOMAIN;
 use crate::meshconfig::MeshConfig;
@@ -14,7 +14,7 @@ use crate::meshconfig::MeshConfig;
 /// The stand-in Service's ports.
 pub const STAND_IN_INGRESS_PORTS: [u32; 4] = [80, 443, 31400, 15443];
 
-static STAND_IN_LABELS: LazyLock<Map<String, Value>> = LazyLock::new(|| {
+static STAND_IN_LABELS: LazyLock<Map> = LazyLock::new(|| {
     let mut labels = Map::new();
     labels.insert("istio".to_owned(), Value::from("ingressgateway"));
     labels
@@ -63,12 +63,12 @@ impl StandInIngress {
     }
 
     /// The stand-in pod's labels.
-    pub fn labels(&self) -> &'static Map<String, Value> {
+    pub fn labels(&self) -> &'static Map {
         &STAND_IN_LABELS
     }
 
     /// Whether a `matchLabels` selector picks the stand-in pod.
-    pub fn pod_selected_by(&self, selector: &Map<String, Value>) -> bool {
+    pub fn pod_selected_by(&self, selector: &Map) -> bool {
         !self.pod_in_input && crate::selector::matches_labels(selector, &STAND_IN_LABELS)
     }
 

@@ -2,7 +2,7 @@
 //! segment with `str::replace`, which allocates; rules look paths up millions of times on a
 //! large mesh, so the common case (no `~` escapes) is walked directly.
 
-use serde_json::Value;
+use meshcheck_input::Value;
 
 /// `value.at("/spec/template/metadata/labels")`: what `Value::pointer` answers, faster.
 pub trait ValueAt {
@@ -67,7 +67,7 @@ fn array_index(token: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn answers_what_pointer_answers() {

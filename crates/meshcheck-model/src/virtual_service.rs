@@ -2,7 +2,7 @@
 //! walk every route of every VirtualService, and searching the same JSON keys again in each of
 //! them was most of their time.
 
-use serde_json::Value;
+use meshcheck_input::Value;
 
 use crate::resource::{items, str_field};
 
@@ -179,7 +179,7 @@ impl<'a> Routes<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn reads_destinations_in_istios_order_and_the_http_routes() {

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use meshcheck_archive::Archive;
 use meshcheck_drift::SnapshotDigest;
+use meshcheck_input::Value;
 use meshcheck_input::{LoadIssue, Object, Severity as IssueSeverity};
 use meshcheck_model::{ClusterInfo, InputSource, Mesh, MeshInputs, ProxyStats};
 use meshcheck_report::{InputSummary, LoadProblem, Report};
 use meshcheck_rules::{RunOptions, registry};
 use rayon::prelude::*;
-use serde_json::Value;
 
 /// Where the objects came from, as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,9 +283,9 @@ mod tests {
         let mut second = LoadedInput::from_paths(&[example("bookinfo")]).unwrap();
         for (n, object) in second.objects.iter_mut().enumerate() {
             let metadata = object.value["metadata"].as_object_mut().unwrap();
-            metadata.insert("resourceVersion".into(), Value::from(n.to_string()));
-            metadata.insert("uid".into(), Value::from(format!("uid-{n}")));
-            object.value["status"] = serde_json::json!({"observedGeneration": n});
+            metadata.insert("resourceVersion", Value::from(n.to_string()));
+            metadata.insert("uid", Value::from(format!("uid-{n}")));
+            object.value["status"] = meshcheck_input::json!({"observedGeneration": n});
         }
         let first = analyze(first, with_digest()).digest.unwrap();
         let second = analyze(second, with_digest()).digest.unwrap();

@@ -179,13 +179,14 @@ fn collects_a_cluster_into_a_redacted_archive() {
     );
 
     // What is kept: Secret names and types, Istio's mesh config, env names.
-    let find = |kind: &str, name: &str| {
+    let find = |kind: &str, name: &str| -> Value {
         objects
             .iter()
             .find(|object| object.kind == kind && object.name == name)
             .unwrap_or_else(|| panic!("{kind} {name}"))
             .value
             .clone()
+            .into()
     };
     let secret = find("Secret", "bookinfo-credential");
     assert_eq!(secret["type"], "kubernetes.io/tls");

@@ -33,7 +33,7 @@ fn deploy_objects() -> Vec<Value> {
     loaded
         .objects
         .into_iter()
-        .map(|object| object.value)
+        .map(|object| object.value.into())
         .collect()
 }
 

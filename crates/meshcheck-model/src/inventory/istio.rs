@@ -4,7 +4,7 @@
 use crate::ValueAt;
 use std::collections::{BTreeMap, HashSet};
 
-use serde_json::{Map, Value};
+use meshcheck_input::{Map, Value};
 
 use super::version::{Version, image_version};
 use super::workload::{Workload, WorkloadIds};
@@ -17,12 +17,12 @@ pub const DEFAULT_REVISION: &str = "default";
 
 const CONTROLLER_KINDS: [Kind; 3] = [Kind::Deployment, Kind::StatefulSet, Kind::DaemonSet];
 
-fn label<'a>(labels: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+fn label<'a>(labels: &'a Map, key: &str) -> Option<&'a str> {
     labels.get(key).and_then(Value::as_str)
 }
 
 /// Whether pod labels are istiod's (`app: istiod` or `istio: pilot`).
-pub fn is_istiod_labels(labels: &Map<String, Value>) -> bool {
+pub fn is_istiod_labels(labels: &Map) -> bool {
     label(labels, "app") == Some("istiod") || label(labels, "istio") == Some("pilot")
 }
 
@@ -111,7 +111,7 @@ fn control_plane_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
     let mut candidates: Vec<&Resource> = Vec::new();
     for (key, value) in [("app", "istiod"), ("istio", "pilot")] {
         let mut selector = Map::new();
-        selector.insert(key.to_owned(), Value::String(value.to_owned()));
+        selector.insert(key.to_owned(), Value::from(value));
         candidates.extend(mesh.pods_matching(None, &selector));
     }
     // Resources live in one Vec: address order is input order.
@@ -192,11 +192,7 @@ impl GatewayRole {
 /// Recognised: Gateway API managed deployments (`gateway.istio.io/managed`,
 /// `istio.io/gateway-name`), pods injected with the `gateway` template, and the classic
 /// `istio: <name>gateway` / `istio: ingress` labels of the Istio charts.
-pub fn gateway_role(
-    labels: &Map<String, Value>,
-    annotations: &Map<String, Value>,
-    name: &str,
-) -> Option<GatewayRole> {
+pub fn gateway_role(labels: &Map, annotations: &Map, name: &str) -> Option<GatewayRole> {
     let managed = label(labels, "gateway.istio.io/managed");
     let class = label(labels, "gateway.networking.k8s.io/gateway-class-name");
     if managed == Some("istio.io-mesh-controller")

@@ -2,7 +2,7 @@
 //! whether ordinary workloads can be scheduled there.
 
 use crate::ValueAt;
-use serde_json::Value;
+use meshcheck_input::Value;
 
 use super::version::Version;
 use crate::resource::{items, str_field};
@@ -153,7 +153,7 @@ fn split_suffix(text: &str) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn quantities() {

@@ -3,13 +3,13 @@
 //! disruption budget, requests, spreading) are read the same way for istiod and gateways.
 
 use crate::ValueAt;
-use serde_json::{Map, Value};
+use meshcheck_input::{Map, Value};
 
 use crate::resource::{items, str_field};
 use crate::selector::matches_label_selector;
 use crate::{Kind, Mesh, Resource, ResourceId};
 
-static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+static EMPTY: std::sync::LazyLock<Map> = std::sync::LazyLock::new(Map::new);
 
 /// A controller and its pods (either may be missing, not both).
 #[derive(Debug, Clone)]
@@ -105,7 +105,7 @@ impl<'m> Workload<'m> {
     }
 
     /// Labels of the pods: the controller's template labels, else the first pod's.
-    pub fn pod_labels(&self) -> &'m Map<String, Value> {
+    pub fn pod_labels(&self) -> &'m Map {
         match self.controller {
             Some(controller) => controller
                 .spec()

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use meshcheck_archive::{Archive, Limits};
 use meshcheck_input::Severity as IssueSeverity;
+use meshcheck_input::Value;
 use meshcheck_model::ProxyStats;
 use meshcheck_pipeline::{Analysis, AnalyzeOptions, LoadedInput};
 use meshcheck_report::TextOptions;
 use meshcheck_rules::rules::platform::advisories;
 use meshcheck_rules::{RunOptions, Severity, Suppression};
-use serde_json::Value;
 
 use crate::cli::{AnalyzeArgs, FailOn, OutputFormat};
 

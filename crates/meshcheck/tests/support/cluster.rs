@@ -85,7 +85,10 @@ pub fn manifests(path: &Path) -> Vec<Value> {
     let name: Arc<str> = Arc::from(path.display().to_string());
     let (objects, issues) = meshcheck_input::parse_documents(&name, &text);
     assert!(issues.is_empty(), "{}: {issues:?}", path.display());
-    objects.into_iter().map(|object| object.value).collect()
+    objects
+        .into_iter()
+        .map(|object| object.value.into())
+        .collect()
 }
 
 fn group_version(api_version: &str) -> (&str, &str) {

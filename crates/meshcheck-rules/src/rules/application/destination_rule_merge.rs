@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::hosts::to_fqdn;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 

@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
-use serde_json::Value;
 
 use super::routes::{as_path, http_routes};
 use crate::{Severity, Sink, declare_rule};
@@ -159,7 +159,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn shares() {

@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 use super::injector::{injector_values, istiod_native_sidecars};
 use super::workload::{Workload, mesh_workloads};

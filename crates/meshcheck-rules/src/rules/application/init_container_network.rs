@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 use super::injector::istiod_native_sidecars;
 use super::workload::{Workload, any_pod, mesh_workloads};
@@ -187,7 +187,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::network_hint;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn hints() {

@@ -1,9 +1,9 @@
 //! The sidecar injector's Helm values (`data.values` of the `istio-sidecar-injector` ConfigMap
 //! in the root namespace): the defaults injected proxies get.
 
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 /// The injector's values, when the input holds its ConfigMap and the values parse.
 pub(crate) fn injector_values(mesh: &Mesh) -> Option<Value> {

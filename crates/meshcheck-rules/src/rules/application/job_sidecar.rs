@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 use super::injector::istiod_native_sidecars;
 use super::workload::{Workload, workloads};

@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, str_field};
-use serde_json::Value;
 
 use super::policies::policy_blocks;
 use super::routes::as_path;
@@ -86,7 +86,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             };
             if let Some(policy) = unsupported {
                 let shown = match warmup {
-                    Value::String(text) => text.clone(),
+                    Value::String(text) => text.to_string(),
                     other => other.to_string(),
                 };
                 let field = if balancer.get("warmupDurationSecs").is_some() {

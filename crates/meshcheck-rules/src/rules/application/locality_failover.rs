@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
-use serde_json::Value;
 
 use super::policies::policy_blocks;
 use super::routes::as_path;

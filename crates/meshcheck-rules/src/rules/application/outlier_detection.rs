@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::hosts::{HostPatterns, to_fqdn};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::{Map, Value};
 
 use super::workload::{Workload, is_istio_component, workloads};
 use crate::{Sink, declare_rule};
@@ -76,7 +76,7 @@ fn has_outlier_detection(rule: &Resource) -> bool {
 fn replicas(
     mesh: &Mesh,
     service: &Resource,
-    selector: &Map<String, Value>,
+    selector: &Map,
     selected: &[&Workload],
 ) -> (u64, &'static str) {
     if mesh.count(Kind::Pod) > 0 {

@@ -1,9 +1,9 @@
 //! The traffic policies of a DestinationRule: the top-level one, its port-level settings, and
 //! those of each subset (with their own port-level settings).
 
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Resource, items, str_field};
-use serde_json::Value;
 
 /// One `TrafficPolicy` (or `PortTrafficPolicy`) block and where it sits.
 #[derive(Debug, Clone)]
@@ -137,7 +137,7 @@ mod tests {
             ["trafficPolicy", "port 80", "subset v1", "subset v1 port 81"]
         );
         assert_eq!(
-            int_field(&serde_json::json!({"a": {"b": "3"}}), "/a/b"),
+            int_field(&meshcheck_input::json!({"a": {"b": "3"}}), "/a/b"),
             Some(3)
         );
     }

@@ -1,7 +1,7 @@
 //! HTTP routes that retry, as the retry rules (budget, per-try timeout, idempotency) read them.
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::Value;
 
 use super::duration;
 use super::routes::{HttpRoute, as_path, attempts, http_routes};

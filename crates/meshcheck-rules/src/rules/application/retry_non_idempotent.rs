@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 use super::retries::retrying_routes;
 use crate::{Sink, declare_rule};
@@ -113,7 +113,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::matched_methods;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn method_matches() {

@@ -2,9 +2,9 @@
 
 use std::ops::Deref;
 
+use meshcheck_input::Value;
 use meshcheck_model::Resource;
 use meshcheck_model::virtual_service::HttpRoute as RouteView;
-use serde_json::Value;
 
 use super::duration;
 

@@ -1,8 +1,8 @@
 use std::collections::BTreeSet;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::{matches_labels, value_text};
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::{Map, Value};
 
 use crate::{Sink, declare_rule};
 
@@ -57,7 +57,7 @@ const NODE_LABELS: [&str; 4] = [
     "kubernetes.io/hostname",
 ];
 
-fn pairs(selector: &Map<String, Value>) -> String {
+fn pairs(selector: &Map) -> String {
     let mut shown: Vec<String> = selector
         .iter()
         .map(|(key, value)| format!("{key}={}", value_text(value)))
@@ -67,7 +67,7 @@ fn pairs(selector: &Map<String, Value>) -> String {
 }
 
 /// What the Service's pods carry under the subset's keys, e.g. `version=v1|v2`.
-fn carried(pods: &[&Resource], keys: &Map<String, Value>) -> String {
+fn carried(pods: &[&Resource], keys: &Map) -> String {
     keys.keys()
         .map(|key| {
             let values: BTreeSet<String> = pods

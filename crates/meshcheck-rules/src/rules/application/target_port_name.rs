@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 use super::workload::{Workload, workloads};
 use crate::{Sink, declare_rule};

@@ -6,9 +6,9 @@
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
 use meshcheck_model::{Container, Kind, Mesh, PodTemplate, Resource, ResourceId};
-use serde_json::{Map, Value};
 
 use crate::rules::controllers::{
     CONTROLLER_KINDS, controller_kind, generating_controller, listed_owner, owner_references,
@@ -52,7 +52,7 @@ impl<'a> Workload<'a> {
         &self.resource.namespace
     }
 
-    pub fn labels(&self) -> &'a Map<String, Value> {
+    pub fn labels(&self) -> &'a Map {
         self.pod.labels
     }
 
@@ -138,7 +138,7 @@ fn owner_of<'a>(
 }
 
 /// A controller's pod selector as `matchLabels` pairs, when it has any (`None`: expressions only).
-fn selector_pairs(controller: &Resource) -> Option<&serde_json::Map<String, Value>> {
+fn selector_pairs(controller: &Resource) -> Option<&meshcheck_input::Map> {
     let selector = controller.spec().get("selector")?;
     match selector.get("matchLabels") {
         Some(labels) => labels.as_object().filter(|labels| !labels.is_empty()),

@@ -61,7 +61,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             continue;
         }
         let labels = workload.labels();
-        let has = |keys: &[&str]| keys.iter().any(|key| labels.contains_key(*key));
+        let has = |keys: &[&str]| keys.iter().any(|key| labels.contains_key(key));
         let missing_name = !has(&NAME_LABELS);
         let missing_version = !has(&VERSION_LABELS);
         let problem = match (missing_name, missing_version) {

@@ -48,11 +48,7 @@ declare_rule! {
 }
 
 /// Whether a VirtualService sends some route to the egress gateway Service.
-fn routes_to_egress(
-    mesh: &Mesh,
-    service: &Resource,
-    egress: &[&serde_json::Map<String, serde_json::Value>],
-) -> bool {
+fn routes_to_egress(mesh: &Mesh, service: &Resource, egress: &[&meshcheck_input::Map]) -> bool {
     let spec = service.spec();
     ["http", "tls", "tcp"].iter().any(|section| {
         items(spec.get(*section)).any(|rule| {

@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, str_field};
-use serde_json::Value;
 
 use crate::rules::security::workloads::service_selector;
 use crate::{Sink, declare_rule};

@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::hosts::hosts_intersect;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
-use serde_json::Value;
 
 use super::util::{Server, bound_virtual_services, gateway_selector, servers};
 use crate::rules::istio::gateway::workload::selector_string;

@@ -1,7 +1,7 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::host_covered_by;
 use meshcheck_model::{Kind, Mesh, Resource, items, strings};
-use serde_json::Value;
 
 use super::util::{bound_virtual_services, gateway_selector, servers};
 use crate::rules::istio::gateway::workload::selector_string;

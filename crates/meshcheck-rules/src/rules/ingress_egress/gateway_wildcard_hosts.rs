@@ -50,7 +50,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             let redirects_only = server
                 .tls()
                 .and_then(|tls| tls.get("httpsRedirect"))
-                .and_then(serde_json::Value::as_bool)
+                .and_then(meshcheck_input::Value::as_bool)
                 == Some(true);
             if redirects_only
                 || server

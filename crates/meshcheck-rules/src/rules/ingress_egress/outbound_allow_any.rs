@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::util::report_mesh_config_setting;
 use crate::{Sink, declare_rule};
@@ -49,7 +49,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         return;
     }
     let mode = match mesh.mesh_config.at("/outboundTrafficPolicy/mode") {
-        Some(Value::String(mode)) => mode.to_ascii_uppercase(),
+        Some(Value::String(mode)) => mode.as_str().to_ascii_uppercase(),
         Some(Value::Number(number)) if number.as_u64() == Some(0) => "REGISTRY_ONLY".to_owned(),
         _ => "ALLOW_ANY".to_owned(),
     };

@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::hosts::host_covered_by;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
-use serde_json::Value;
 
 use super::util::is_external_entry;
 use crate::rules::security::destination_tls::{TlsMode, tls_settings};

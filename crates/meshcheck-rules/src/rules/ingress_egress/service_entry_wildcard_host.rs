@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, items, strings};
-use serde_json::Value;
 
 use super::util::{is_external_entry, resolution};
 use crate::{Severity, Sink, declare_rule};

@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use crate::{Severity, Sink, declare_rule};
 

@@ -2,10 +2,10 @@
 //! binds to, external ServiceEntries, egress gateway workloads, and findings about the mesh
 //! config.
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::ValueAt;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, ResourceId, items, str_field, strings};
-use serde_json::{Map, Value};
 
 use crate::rules::istio::virtualservice::util::{gateways, short_or_full_name};
 use crate::rules::security::workloads::workloads;
@@ -37,7 +37,7 @@ impl<'a> Server<'a> {
     pub(crate) fn tls_mode(&self) -> Option<String> {
         let tls = self.tls()?;
         Some(match tls.get("mode") {
-            Some(Value::String(mode)) => mode.to_ascii_uppercase(),
+            Some(Value::String(mode)) => mode.as_str().to_ascii_uppercase(),
             Some(Value::Number(number)) => match number.as_u64() {
                 Some(0) => "PASSTHROUGH",
                 Some(2) => "MUTUAL",
@@ -97,7 +97,7 @@ pub(crate) fn servers(gateway: &Resource) -> Vec<Server<'_>> {
 }
 
 /// The labels a Gateway selects its workload by.
-pub(crate) fn gateway_selector(gateway: &Resource) -> Option<&Map<String, Value>> {
+pub(crate) fn gateway_selector(gateway: &Resource) -> Option<&Map> {
     gateway.spec().get("selector").and_then(Value::as_object)
 }
 
@@ -148,7 +148,7 @@ pub(crate) fn is_external_entry(entry: &Resource) -> bool {
 /// ServiceEntry `resolution`, upper case (`NONE` by default).
 pub(crate) fn resolution(entry: &Resource) -> String {
     match entry.spec().get("resolution") {
-        Some(Value::String(text)) => text.to_ascii_uppercase(),
+        Some(Value::String(text)) => text.as_str().to_ascii_uppercase(),
         Some(Value::Number(number)) => match number.as_u64() {
             Some(1) => "STATIC",
             Some(2) => "DNS",
@@ -161,7 +161,7 @@ pub(crate) fn resolution(entry: &Resource) -> String {
 }
 
 /// Labels that mark an egress gateway workload.
-fn egress_labels(labels: &Map<String, Value>) -> bool {
+fn egress_labels(labels: &Map) -> bool {
     labels.iter().any(|(key, value)| {
         matches!(key.as_str(), "istio" | "app")
             && value
@@ -194,7 +194,7 @@ fn find_egress_gateways(mesh: &Mesh) -> EgressGateways {
 }
 
 /// The egress gateway workloads of the input (pods or pod templates), by their labels.
-pub(crate) fn egress_gateway_labels(mesh: &Mesh) -> Vec<&Map<String, Value>> {
+pub(crate) fn egress_gateway_labels(mesh: &Mesh) -> Vec<&Map> {
     let found = mesh.derived(find_egress_gateways);
     found
         .0
@@ -205,7 +205,7 @@ pub(crate) fn egress_gateway_labels(mesh: &Mesh) -> Vec<&Map<String, Value>> {
 }
 
 /// Whether a Service fronts an egress gateway workload.
-pub(crate) fn is_egress_service(service: &Resource, egress: &[&Map<String, Value>]) -> bool {
+pub(crate) fn is_egress_service(service: &Resource, egress: &[&Map]) -> bool {
     service
         .spec()
         .get("selector")

@@ -1,9 +1,9 @@
 //! EnvoyFilter patches that set Envoy's `exact_balance` connection balancer, and which listeners
 //! they reach.
 
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 /// Which listeners a patch applies to, as far as connection balancing is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,10 @@
 use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::hosts::{fqdn_parts, host_covered_by, service_entry_scopes, to_fqdn};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items, strings};
-use serde_json::Value;
 
 /// One host a proxy may learn about.
 struct VisibleHost {
@@ -29,7 +29,7 @@ pub(crate) struct ConfigEstimate {
 }
 
 /// A Sidecar and its non-empty workload selector.
-type SidecarWithSelector<'a> = (&'a Resource, Option<&'a serde_json::Map<String, Value>>);
+type SidecarWithSelector<'a> = (&'a Resource, Option<&'a meshcheck_input::Map>);
 
 /// Host visibility of the whole mesh, computed once.
 pub(crate) struct ConfigSizes<'a> {
@@ -141,7 +141,7 @@ impl<'a> ConfigSizes<'a> {
     pub fn sidecar_for(
         &self,
         namespace: &str,
-        labels: &serde_json::Map<String, Value>,
+        labels: &meshcheck_input::Map,
     ) -> Option<&'a Resource> {
         let in_namespace = |namespace: &str| {
             self.sidecars
@@ -169,7 +169,7 @@ impl<'a> ConfigSizes<'a> {
     pub fn estimate(
         &mut self,
         namespace: &str,
-        labels: &serde_json::Map<String, Value>,
+        labels: &meshcheck_input::Map,
     ) -> (ConfigEstimate, Option<&'a Resource>) {
         let sidecar = self.sidecar_for(namespace, labels);
         let key = (
@@ -276,7 +276,7 @@ mod tests {
         let (objects, _) = meshcheck_input::parse_documents(&Arc::from("t.yaml"), &yaml);
         let mesh = Mesh::build(objects, MeshInputs::default());
         let mut sizes = ConfigSizes::new(&mesh);
-        let labels = serde_json::Map::new();
+        let labels = meshcheck_input::Map::new();
         let (a, sidecar) = sizes.estimate("a", &labels);
         assert!(sidecar.is_some_and(limits_egress));
         assert_eq!(

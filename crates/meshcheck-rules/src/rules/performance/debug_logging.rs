@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
-use serde_json::Value;
 
 use super::proxy::proxied_workloads;
 use crate::rules::application::injector::injector_values;
@@ -184,7 +184,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn levels_and_arguments() {

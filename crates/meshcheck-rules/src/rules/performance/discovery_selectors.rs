@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::mesh_config_ref::report_mesh_config;
 use crate::{Sink, declare_rule};

@@ -10,8 +10,8 @@ use meshcheck_model::selector::matches_labels;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::{Kind, Mesh, Resource, ResourceId};
-use serde_json::{Map, Value};
 
 use crate::rules::application::injector::injector_values;
 use crate::rules::application::workload::{Workload, WorkloadIndex, any_pod};
@@ -28,16 +28,15 @@ pub(crate) struct Setting {
 /// The effective ProxyConfig of a workload, field by field.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EffectiveProxyConfig {
-    fields: Map<String, Value>,
-    sources: Map<String, Value>,
+    fields: Map,
+    sources: Map,
 }
 
 impl EffectiveProxyConfig {
-    fn apply(&mut self, layer: &Map<String, Value>, source: &str) {
+    fn apply(&mut self, layer: &Map, source: &str) {
         for (key, value) in layer {
             self.fields.insert(key.clone(), value.clone());
-            self.sources
-                .insert(key.clone(), Value::String(source.to_owned()));
+            self.sources.insert(key.clone(), Value::from(source));
         }
     }
 
@@ -66,7 +65,7 @@ impl EffectiveProxyConfig {
 }
 
 /// The `proxy.istio.io/config` annotation of a pod (template), parsed.
-pub(crate) fn annotation_config(workload: &Workload) -> Option<Map<String, Value>> {
+pub(crate) fn annotation_config(workload: &Workload) -> Option<Map> {
     let text = workload.annotation("proxy.istio.io/config")?;
     match meshcheck_input::parse_yaml_document(text).ok()? {
         Value::Object(map) => Some(map),
@@ -74,7 +73,7 @@ pub(crate) fn annotation_config(workload: &Workload) -> Option<Map<String, Value
     }
 }
 
-fn proxy_config_selects(config: &Resource, labels: &Map<String, Value>) -> Option<bool> {
+fn proxy_config_selects(config: &Resource, labels: &Map) -> Option<bool> {
     let selector = config
         .spec()
         .at("/selector/matchLabels")
@@ -151,7 +150,7 @@ fn amount(value: Option<&Value>, cpu: bool, source: &str) -> Option<Amount> {
     let value = value?;
     let parsed = if cpu { cpu_millis(value) } else { bytes(value) }?;
     let text = match value {
-        Value::String(text) => text.clone(),
+        Value::String(text) => text.to_string(),
         other => other.to_string(),
     };
     Some(Amount {
@@ -186,9 +185,7 @@ pub(crate) fn proxy_resources(injector: Option<&Value>, workload: &Workload) -> 
         .unwrap_or(&Value::Null);
     let injector_source = "the injector's global.proxy.resources";
     let pick = |annotation: &str, pointer: &str, cpu: bool| {
-        let from_annotation = workload
-            .annotation(annotation)
-            .map(|text| Value::String(text.to_owned()));
+        let from_annotation = workload.annotation(annotation).map(Value::from);
         match from_annotation {
             Some(value) => amount(Some(&value), cpu, &format!("annotation {annotation}")),
             None => amount(defaults.at(pointer), cpu, injector_source),

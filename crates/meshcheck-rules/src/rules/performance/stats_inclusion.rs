@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, strings};
-use serde_json::Value;
 
 use super::mesh_config_ref::report_mesh_config;
 use super::proxy::{annotation_config, proxied_workloads};
@@ -112,7 +112,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             "sidecar.istio.io/statsInclusionSuffixes",
         ]
         .iter()
-        .any(|key| pod.annotations.contains_key(*key))
+        .any(|key| pod.annotations.contains_key(key))
             || pod
                 .annotation("proxy.istio.io/config")
                 .is_some_and(|config| config.contains("proxyStatsMatcher"))

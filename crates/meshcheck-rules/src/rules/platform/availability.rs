@@ -1,9 +1,9 @@
 //! Availability checks istiod and gateway workloads share: replicas, disruption budgets,
 //! resource requests, spreading across nodes.
 
+use meshcheck_input::Value;
 use meshcheck_model::inventory::{Workload, missing_requests};
 use meshcheck_model::{Mesh, Resource, str_field};
-use serde_json::Value;
 
 use super::common::replicas_text;
 

@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::inventory::{control_planes, gateways, node_agents};
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::common::describe_plane;
 use crate::{Severity, Sink, declare_rule};

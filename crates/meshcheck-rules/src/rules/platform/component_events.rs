@@ -1,9 +1,9 @@
 use meshcheck_model::ValueAt;
 use std::collections::BTreeMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::inventory::{Workload, control_planes, gateways, node_agents};
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::Value;
 
 use crate::{Severity, Sink, declare_rule};
 

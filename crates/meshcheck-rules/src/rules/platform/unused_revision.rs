@@ -1,11 +1,11 @@
 use meshcheck_model::ValueAt;
 use std::collections::{BTreeMap, BTreeSet};
 
+use meshcheck_input::Value;
 use meshcheck_model::inventory::{
     DEFAULT_REVISION, control_planes, is_istiod_labels, is_ztunnel, proxies,
 };
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::common::{describe_plane, report_plane_image};
 use crate::{Sink, declare_rule};

@@ -4,9 +4,9 @@
 use meshcheck_model::ValueAt;
 use std::collections::BTreeSet;
 
+use meshcheck_input::Value;
 use meshcheck_model::inventory::gateway_role;
 use meshcheck_model::{Mesh, Resource};
-use serde_json::Value;
 
 use crate::rules::security::workloads::{control_plane_in_input, workloads};
 

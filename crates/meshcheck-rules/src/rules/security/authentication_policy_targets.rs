@@ -1,7 +1,7 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::selector::value_text;
 use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 use super::authz::Scope;
 use super::workloads::WorkloadIndex;

@@ -2,8 +2,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use meshcheck_input::Map;
 use meshcheck_model::selector::{matches_labels, value_str};
-use serde_json::{Map, Value};
 
 use meshcheck_model::{Kind, Mesh, Resource};
 
@@ -95,7 +95,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
     };
     let mut mesh_wide = false;
     let mut namespace_wide: FxHashSet<&str> = FxHashSet::default();
-    let mut by_first_label: FxHashMap<LabelKey, Vec<&Map<String, Value>>> = FxHashMap::default();
+    let mut by_first_label: FxHashMap<LabelKey, Vec<&Map>> = FxHashMap::default();
     for (scope, policy) in &scoped {
         if matches!(scope, Scope::Targets(_)) || !protects(policy) {
             continue;

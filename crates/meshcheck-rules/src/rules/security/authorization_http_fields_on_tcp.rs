@@ -1,8 +1,8 @@
 use std::collections::{HashMap, HashSet};
 
+use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Protocol, Resource, items, str_field};
-use serde_json::Value;
 
 use super::authz::{Action, RuleField, Scope, fields_with_values};
 use super::workloads::{WorkloadIndex, service_selector, services_by_namespace};

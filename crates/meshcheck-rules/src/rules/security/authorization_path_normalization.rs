@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::authz::{Action, rule_fields, rules};
 use crate::{Severity, Sink, declare_rule};

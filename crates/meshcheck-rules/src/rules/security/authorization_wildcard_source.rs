@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, items, strings};
-use serde_json::Value;
 
 use super::authz::{Action, rules};
 use crate::{Sink, declare_rule};
@@ -99,10 +99,10 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 let Some(source) = from.get("source").and_then(Value::as_object) else {
                     continue;
                 };
-                let fields: Vec<(&String, Vec<&str>)> = source
+                let fields: Vec<(&str, Vec<&str>)> = source
                     .iter()
                     .filter(|(_, value)| has_values(value))
-                    .map(|(name, value)| (name, strings(Some(value))))
+                    .map(|(name, value)| (name.as_str(), strings(Some(value))))
                     .collect();
                 let wide = !fields.is_empty()
                     && fields

@@ -1,10 +1,10 @@
 //! AuthorizationPolicy helpers shared by the security rules: the action, the scope a policy
 //! applies to, and walking its rules' fields.
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::ValueAt;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
-use serde_json::{Map, Value};
 
 /// An AuthorizationPolicy action (`ALLOW` when unset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub(crate) enum Scope<'a> {
     Namespace(&'a str),
     /// `selector.matchLabels` in a namespace (the root namespace's own workloads for a
     /// root-namespace policy).
-    Workloads(&'a str, &'a Map<String, Value>),
+    Workloads(&'a str, &'a Map),
     /// `targetRef`/`targetRefs` (Gateway API gateways, Services): not resolved here.
     Targets(&'a str),
 }
@@ -86,7 +86,7 @@ impl<'a> Scope<'a> {
     }
 
     /// Whether the scope covers a workload with these labels in this namespace.
-    pub(crate) fn covers(&self, namespace: &str, labels: &Map<String, Value>) -> bool {
+    pub(crate) fn covers(&self, namespace: &str, labels: &Map) -> bool {
         match self {
             Scope::Mesh => true,
             Scope::Namespace(own) => *own == namespace,
@@ -267,7 +267,7 @@ pub(crate) fn denies_by_default(policy: &Resource) -> bool {
 
 /// Pods of the mesh that look like gateways an Istio `Gateway` configures, or carry the default
 /// ingress gateway labels.
-pub(crate) fn is_ingress_gateway_labels(mesh: &Mesh, labels: &Map<String, Value>) -> bool {
+pub(crate) fn is_ingress_gateway_labels(mesh: &Mesh, labels: &Map) -> bool {
     if labels.get("istio").and_then(Value::as_str) == Some("ingressgateway") {
         return true;
     }
@@ -306,7 +306,7 @@ pub(crate) fn scope_reaches_ingress(mesh: &Mesh, scope: &Scope) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn match_everything_rules() {

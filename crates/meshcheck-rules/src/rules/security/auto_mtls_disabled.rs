@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh};
-use serde_json::Value;
 
 use super::destination_tls::{TlsMode, tls_settings};
 use crate::rules::ingress_egress::util::report_mesh_config_setting;

@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, str_field};
-use serde_json::Value;
 
 use super::destination_tls::{TlsMode, tls_settings};
 use crate::{Sink, declare_rule};

@@ -1,10 +1,10 @@
 //! DestinationRule TLS settings and the in-mesh Services they apply to, shared by the rules on
 //! client-side TLS modes.
 
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::{host_covered_by, to_fqdn};
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 use super::mtls::{Effective, MtlsMode, PeerAuthentications};
 use super::workloads::{WorkloadIndex, service_in_mesh, service_workloads};

@@ -1,7 +1,7 @@
 //! Helpers for RequestAuthentication `jwtRules`.
 
+use meshcheck_input::Value;
 use meshcheck_model::{Resource, items};
-use serde_json::Value;
 
 /// Each JWT rule of a RequestAuthentication with its index.
 pub(crate) fn jwt_rules(policy: &Resource) -> impl Iterator<Item = (usize, &Value)> {

@@ -5,9 +5,9 @@
 use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource};
-use serde_json::{Map, Value};
 
 use super::workloads::control_plane_in_input;
 
@@ -64,7 +64,7 @@ pub(crate) fn policy_mode(policy: &Resource) -> MtlsMode {
 }
 
 /// The `spec.selector.matchLabels` of a policy, when it has a non-empty one.
-pub(crate) fn match_labels(policy: &Resource) -> Option<&Map<String, Value>> {
+pub(crate) fn match_labels(policy: &Resource) -> Option<&Map> {
     policy
         .spec()
         .at("/selector/matchLabels")
@@ -177,11 +177,7 @@ impl<'a> PeerAuthentications<'a> {
     }
 
     /// The oldest workload policy of `namespace` whose selector matches `labels`.
-    pub(crate) fn workload_policy(
-        &self,
-        namespace: &str,
-        labels: &Map<String, Value>,
-    ) -> Option<&'a Resource> {
+    pub(crate) fn workload_policy(&self, namespace: &str, labels: &Map) -> Option<&'a Resource> {
         self.workload.iter().copied().find(|policy| {
             policy.namespace == namespace
                 && match_labels(policy).is_some_and(|selector| matches_labels(selector, labels))
@@ -193,7 +189,7 @@ impl<'a> PeerAuthentications<'a> {
     pub(crate) fn for_workload(
         &self,
         namespace: &str,
-        labels: &Map<String, Value>,
+        labels: &Map,
         port: Option<u32>,
     ) -> Option<Effective<'a>> {
         let Some(policy) = self.workload_policy(namespace, labels) else {
@@ -253,7 +249,7 @@ spec:
         let mesh = mesh(POLICIES);
         let policies = PeerAuthentications::new(&mesh);
         let labels = |app: &str| {
-            serde_json::json!({ "app": app })
+            meshcheck_input::json!({ "app": app })
                 .as_object()
                 .unwrap()
                 .clone()

@@ -1,8 +1,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
+use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, items};
-use serde_json::Value;
 
 use super::mtls::match_labels;
 use super::workloads::{WorkloadIndex, service_selector};

@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource};
-use serde_json::Value;
 
 use super::mtls::{Effective, MtlsMode, PeerAuthentications, match_labels, policy_mode};
 use crate::{Severity, Sink, declare_rule};

@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Container, Kind, Mesh, PodTemplate, items};
-use serde_json::Value;
 
 use super::workloads::{Workload, running_workloads};
 use crate::{Severity, Sink, declare_rule};

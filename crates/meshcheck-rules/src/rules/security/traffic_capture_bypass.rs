@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource, items};
-use serde_json::Value;
 
 use super::workloads::{Workload, service_selector, services_by_namespace, workloads};
 use crate::{Severity, Sink, declare_rule};
@@ -73,7 +73,7 @@ fn served_ports(services: &[&Resource], workload: &Workload) -> BTreeSet<String>
                     ports.insert(number.to_string());
                 }
                 Some(Value::String(text)) if text.parse::<u32>().is_ok() => {
-                    ports.insert(text.clone());
+                    ports.insert(text.to_string());
                 }
                 _ => {}
             }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::{label_slot, matches_labels, push_once, value_str};
 use meshcheck_model::{Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId};
-use serde_json::{Map, Value};
 
 use super::authz::Scope;
 use crate::rules::controllers::{
@@ -71,7 +71,7 @@ impl<'a> Workload<'a> {
         &self.resource.namespace
     }
 
-    pub(crate) fn labels(&self) -> &'a Map<String, Value> {
+    pub(crate) fn labels(&self) -> &'a Map {
         self.pod.labels
     }
 
@@ -209,7 +209,7 @@ pub(crate) fn services_by_namespace(mesh: &Mesh) -> HashMap<&str, Vec<&Resource>
 }
 
 /// A Service's non-empty pod selector.
-pub(crate) fn service_selector(service: &Resource) -> Option<&Map<String, Value>> {
+pub(crate) fn service_selector(service: &Resource) -> Option<&Map> {
     service
         .spec()
         .get("selector")
@@ -420,7 +420,7 @@ spec: {containers: [{name: api, image: api}]}
             "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop, labels: {app: web, tier: front}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: shop, labels: {app: web}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: other, labels: {app: web, tier: front}}\n",
         );
         let index = WorkloadIndex::new(&mesh);
-        let selector = serde_json::json!({"tier": "front", "app": "web"});
+        let selector = meshcheck_input::json!({"tier": "front", "app": "web"});
         let scope = Scope::Workloads("shop", selector.as_object().unwrap());
         let names: Vec<&str> = index
             .in_scope(&scope)

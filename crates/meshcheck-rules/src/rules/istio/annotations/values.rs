@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use ipnet::IpNet;
+use meshcheck_input::Value;
 use regex::Regex;
-use serde_json::Value;
 
 use crate::rules::application::duration::signed_seconds;
 

@@ -1,8 +1,8 @@
 use std::collections::HashSet;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::value_text;
 use meshcheck_model::{Kind, Mesh, Resource, items, strings};
-use serde_json::{Map, Value};
 
 use crate::{Sink, declare_rule};
 
@@ -54,7 +54,7 @@ declare_rule! {
 }
 
 /// A selector as Kubernetes prints it: `key=value,...` sorted by key.
-fn selector_text(labels: &Map<String, Value>) -> String {
+fn selector_text(labels: &Map) -> String {
     let mut pairs: Vec<String> = labels
         .iter()
         .map(|(key, value)| format!("{key}={}", value_text(value)))

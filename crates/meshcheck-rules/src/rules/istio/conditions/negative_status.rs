@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 

@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, PodTemplate, Resource};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 

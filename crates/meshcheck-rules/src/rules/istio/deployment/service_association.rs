@@ -1,9 +1,9 @@
 use meshcheck_model::ValueAt;
 use std::collections::BTreeMap;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::value_text;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::{Map, Value};
 
 use crate::{Sink, declare_rule};
 
@@ -115,7 +115,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                     .or_default()
                     .push(name.clone());
                 let target = match port.get("targetPort") {
-                    Some(Value::String(text)) => text.clone(),
+                    Some(Value::String(text)) => text.to_string(),
                     Some(Value::Number(number)) => number.to_string(),
                     _ => String::new(),
                 };

@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 
@@ -113,7 +113,7 @@ fn check_rule(rule: &Resource, sink: &mut Sink) {
         let port = settings
             .at("/port/number")
             .map(|number| match number {
-                Value::String(text) => text.clone(),
+                Value::String(text) => text.to_string(),
                 other => other.to_string(),
             })
             .unwrap_or_else(|| "<unset>".to_owned());

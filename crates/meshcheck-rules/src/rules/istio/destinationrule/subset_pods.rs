@@ -1,9 +1,9 @@
 use meshcheck_model::ValueAt;
 use std::collections::{HashMap, HashSet};
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::value_text;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
-use serde_json::{Map, Value};
 
 use crate::{Sink, declare_rule};
 
@@ -78,13 +78,9 @@ fn node_labels(nodes: &HashMap<&str, &Resource>, pod: &Resource) -> Vec<(&'stati
 }
 
 /// Whether any pod of the mesh, with its node's labels, matches `selector`.
-fn any_pod_selected(
-    mesh: &Mesh,
-    nodes: &HashMap<&str, &Resource>,
-    selector: &Map<String, Value>,
-) -> bool {
+fn any_pod_selected(mesh: &Mesh, nodes: &HashMap<&str, &Resource>, selector: &Map) -> bool {
     let augmented = [REGION, ZONE, SUBZONE, HOSTNAME];
-    let (node_part, pod_part): (Map<String, Value>, Map<String, Value>) = selector
+    let (node_part, pod_part): (Map, Map) = selector
         .iter()
         .map(|(key, value)| (key.clone(), value.clone()))
         .partition(|(key, _)| augmented.contains(&key.as_str()));

@@ -1,8 +1,8 @@
 use meshcheck_model::ValueAt;
 use std::collections::HashSet;
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 

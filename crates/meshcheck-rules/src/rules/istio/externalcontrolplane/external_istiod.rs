@@ -1,8 +1,8 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 use super::webhook_url::hostname;
 use crate::{Sink, declare_rule};

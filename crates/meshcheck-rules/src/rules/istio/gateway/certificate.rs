@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::{Map, Value};
 
 use super::workload::gateway_selector;
 use crate::{Sink, declare_rule};
@@ -77,7 +77,7 @@ fn certificate_key(tls: &Value) -> Option<CertificateKey<'_>> {
 }
 
 /// Whether every label of `inner` is in `outer` with the same value.
-fn selector_included(inner: &Map<String, Value>, outer: &Map<String, Value>) -> bool {
+fn selector_included(inner: &Map, outer: &Map) -> bool {
     inner
         .iter()
         .all(|(key, value)| outer.get(key) == Some(value))

@@ -1,8 +1,8 @@
 use std::collections::{BTreeMap, HashMap};
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
-use serde_json::{Map, Value};
 
 use super::workload::{Workloads, first_key, gateway_selector, selector_string};
 use crate::{Sink, declare_rule};
@@ -62,7 +62,7 @@ type HostBinds<'a> = HashMap<&'a str, &'a str>;
 struct GatewayInfo<'a> {
     resource: &'a Resource,
     full_name: String,
-    selector: &'a Map<String, Value>,
+    selector: &'a Map,
     selector_text: String,
 }
 
@@ -77,7 +77,7 @@ fn port_text(server: &Value) -> String {
 }
 
 /// Whether some pod matches both selectors (looked up by the narrower one).
-fn share_a_pod(workloads: &Workloads, a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+fn share_a_pod(workloads: &Workloads, a: &Map, b: &Map) -> bool {
     let (narrow, wide) = if a.len() >= b.len() { (a, b) } else { (b, a) };
     workloads
         .matching(None, narrow)

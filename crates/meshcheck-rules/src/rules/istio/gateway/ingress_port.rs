@@ -1,8 +1,8 @@
 use std::collections::{HashMap, HashSet};
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::{Map, Value};
 
 use super::workload::{Workloads, gateway_selector, report_no_workload, selector_string};
 use crate::{Sink, declare_rule};
@@ -74,7 +74,7 @@ fn add_service_ports(spec: &Value, ports: &mut HashSet<u32>) {
     }
 }
 
-fn selects(spec: &Value, labels: &Map<String, Value>) -> bool {
+fn selects(spec: &Value, labels: &Map) -> bool {
     // As in istioctl, a Service without selector is taken to select every pod of its namespace.
     match spec.get("selector").and_then(Value::as_object) {
         Some(selector) => matches_labels(selector, labels),

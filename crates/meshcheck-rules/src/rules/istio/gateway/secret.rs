@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
+use meshcheck_input::Value;
 use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 use super::workload::{Workloads, gateway_selector, report_no_workload, selector_string};
 use crate::{Sink, declare_rule};

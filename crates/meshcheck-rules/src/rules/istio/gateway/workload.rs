@@ -5,9 +5,9 @@
 
 use std::sync::LazyLock;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Mesh, Resource, StandInIngress};
-use serde_json::{Map, Value};
 
 use crate::{Finding, Sink};
 
@@ -16,7 +16,7 @@ use crate::{Finding, Sink};
 pub(crate) struct WorkloadPod<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
-    pub labels: &'a Map<String, Value>,
+    pub labels: &'a Map,
     /// The input Pod (`None` for the stand-in).
     pub resource: Option<&'a Resource>,
 }
@@ -48,11 +48,7 @@ impl<'a> Workloads<'a> {
 
     /// Pods whose labels match `selector` (a `matchLabels` map), in `namespace` or anywhere with
     /// `None`; input pods first, in input order, then the stand-in ingress gateway.
-    pub(crate) fn matching(
-        &self,
-        namespace: Option<&str>,
-        selector: &Map<String, Value>,
-    ) -> Vec<WorkloadPod<'_>> {
+    pub(crate) fn matching(&self, namespace: Option<&str>, selector: &Map) -> Vec<WorkloadPod<'_>> {
         let mut pods: Vec<WorkloadPod<'_>> = self
             .mesh
             .pods_matching(namespace, selector)
@@ -81,10 +77,10 @@ impl<'a> Workloads<'a> {
 
 /// A label map as Kubernetes prints a selector built from it: `key=value` pairs sorted by key,
 /// joined by commas (empty for an empty map).
-pub(crate) fn selector_string(selector: &Map<String, Value>) -> String {
-    let mut pairs: Vec<(&String, String)> = selector
+pub(crate) fn selector_string(selector: &Map) -> String {
+    let mut pairs: Vec<(&str, String)> = selector
         .iter()
-        .map(|(key, value)| (key, meshcheck_model::selector::value_text(value)))
+        .map(|(key, value)| (key.as_str(), meshcheck_model::selector::value_text(value)))
         .collect();
     pairs.sort();
     pairs
@@ -95,8 +91,8 @@ pub(crate) fn selector_string(selector: &Map<String, Value>) -> String {
 }
 
 /// A Gateway's `spec.selector` (empty when absent).
-pub(crate) fn gateway_selector(gateway: &Resource) -> &Map<String, Value> {
-    static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+pub(crate) fn gateway_selector(gateway: &Resource) -> &Map {
+    static EMPTY: LazyLock<Map> = LazyLock::new(Map::new);
     gateway
         .spec()
         .get("selector")
@@ -105,15 +101,15 @@ pub(crate) fn gateway_selector(gateway: &Resource) -> &Map<String, Value> {
 }
 
 /// The path of a selector's first label (by key order), where findings about it point.
-pub(crate) fn first_key(selector: &Map<String, Value>) -> Option<&str> {
-    selector.keys().min().map(String::as_str)
+pub(crate) fn first_key(selector: &Map) -> Option<&str> {
+    selector.keys().min().map(|key| key.as_str())
 }
 
 /// Reports IST0101 on a Gateway whose selector matches no pod, at the selector's first label.
 pub(crate) fn report_no_workload<'s>(
     sink: &'s mut Sink,
     gateway: &Resource,
-    selector: &Map<String, Value>,
+    selector: &Map,
     message: String,
 ) -> &'s mut Finding {
     let path: Vec<&str> = match first_key(selector) {
@@ -126,7 +122,7 @@ pub(crate) fn report_no_workload<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn selector_strings_sort_by_key() {

@@ -1,8 +1,8 @@
 //! Reading the sidecar injector's ConfigMaps (`istio-sidecar-injector[-<revision>]`).
 
+use meshcheck_input::Value;
 use meshcheck_model::Resource;
 use meshcheck_model::ValueAt;
-use serde_json::Value;
 
 /// The injector ConfigMap name for a revision (`""` and `default` use the unrevisioned one).
 pub(crate) fn injector_config_map_name(revision: &str) -> String {
@@ -40,7 +40,7 @@ pub(crate) fn proxy_image(config_map: &Resource) -> String {
     let field = |pointer: &str| -> Option<String> {
         match values.at(pointer) {
             None | Some(Value::Null) => Some(String::new()),
-            Some(Value::String(text)) => Some(text.clone()),
+            Some(Value::String(text)) => Some(text.to_string()),
             // A value of the wrong type makes Istio's decoding fail as a whole.
             Some(_) => None,
         }

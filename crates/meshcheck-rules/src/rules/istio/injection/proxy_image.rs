@@ -1,9 +1,9 @@
 use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 use super::config::{injector_config_map_name, proxy_image};
 use crate::{Sink, declare_rule};

@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 
@@ -89,7 +89,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             let Some(selector) = spec.get("selector").filter(|value| value.is_object()) else {
                 continue;
             };
-            let empty = serde_json::Map::new();
+            let empty = meshcheck_input::Map::new();
             let match_labels = selector
                 .get("matchLabels")
                 .and_then(Value::as_object)

@@ -1,8 +1,8 @@
 use meshcheck_model::ValueAt;
 use std::collections::HashSet;
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 use crate::{ResourceRef, Sink, SourceLocation, declare_rule, istio_messages};
 
@@ -61,7 +61,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         // Cluster ids are the secret's keys (`stringData` becomes `data` once applied).
         for field in ["data", "stringData"] {
             if let Some(data) = secret.value().get(field).and_then(Value::as_object) {
-                known.extend(data.keys().map(String::as_str));
+                known.extend(data.keys().map(|key| key.as_str()));
             }
         }
     }

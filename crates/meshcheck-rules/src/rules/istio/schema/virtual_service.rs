@@ -129,7 +129,7 @@ impl Report<'_, '_> {
 mod tests {
     use super::*;
     use crate::rules::istio::schema::vs_matches::canonical_match;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     #[test]
     fn canonical_matches_ignore_name_and_defaults() {

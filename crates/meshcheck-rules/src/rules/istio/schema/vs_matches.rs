@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::{items, str_field};
-use serde_json::{Map, Value};
 
 use super::virtual_service::Report;
 
@@ -58,25 +58,29 @@ fn is_default_scalar(value: &Value) -> bool {
 }
 
 /// Writes a match object's canonical text, leaving out the field `skip` (the HTTP match name).
-fn write_message(out: &mut String, fields: &Map<String, Value>, skip: Option<&str>) {
-    let sorted: BTreeMap<&String, &Value> = fields
+fn write_message(out: &mut String, fields: &Map, skip: Option<&str>) {
+    let sorted: BTreeMap<&str, &Value> = fields
         .iter()
-        .filter(|(key, _)| Some(key.as_str()) != skip)
+        .map(|(key, value)| (key.as_str(), value))
+        .filter(|(key, _)| Some(*key) != skip)
         .collect();
     out.push('{');
     for (key, value) in sorted {
-        let keep_empty = ONEOF_FIELDS.contains(&key.as_str()) && !value.is_null();
+        let keep_empty = ONEOF_FIELDS.contains(&key) && !value.is_null();
         if !keep_empty && is_default_scalar(value) {
             continue;
         }
-        if MAP_FIELDS.contains(&key.as_str())
+        if MAP_FIELDS.contains(&key)
             && let Value::Object(entries) = value
         {
             if entries.is_empty() {
                 continue;
             }
             let _ = write!(out, "{key:?}:{{");
-            let entries: BTreeMap<&String, &Value> = entries.iter().collect();
+            let entries: BTreeMap<&str, &Value> = entries
+                .iter()
+                .map(|(key, value)| (key.as_str(), value))
+                .collect();
             for (entry, entry_value) in entries {
                 let _ = write!(out, "{entry:?}:");
                 match entry_value {
@@ -209,7 +213,7 @@ fn matcher_map(matched: &Value, field: &str) -> HashMap<String, String> {
         .map(|entries| {
             entries
                 .iter()
-                .map(|(key, value)| (key.clone(), exact_or_prefix(Some(value))))
+                .map(|(key, value)| (key.to_string(), exact_or_prefix(Some(value))))
                 .collect()
         })
         .unwrap_or_default()

@@ -5,8 +5,8 @@ use crate::rules::istio::virtualservice::util::is_claim_key;
 use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::hosts_intersect;
 
+use meshcheck_input::Value;
 use meshcheck_model::{items, str_field, strings};
-use serde_json::Value;
 
 use super::virtual_service::Report;
 

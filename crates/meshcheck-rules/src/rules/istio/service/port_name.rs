@@ -1,5 +1,5 @@
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Protocol, str_field};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 
@@ -47,7 +47,7 @@ declare_rule! {
 }
 
 /// Labels that mark a Service as Istio's own (the control plane is exempt, as in istioctl).
-fn is_istio_control_plane(labels: &serde_json::Map<String, Value>) -> bool {
+fn is_istio_control_plane(labels: &meshcheck_input::Map) -> bool {
     labels.contains_key("istio") || labels.get("release").and_then(Value::as_str) == Some("istio")
 }
 
@@ -101,7 +101,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 let target = port
                     .get("targetPort")
                     .map(|target| match target {
-                        Value::String(text) => text.clone(),
+                        Value::String(text) => text.to_string(),
                         other => other.to_string(),
                     })
                     .unwrap_or_else(|| number.to_string());

@@ -1,6 +1,6 @@
+use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 

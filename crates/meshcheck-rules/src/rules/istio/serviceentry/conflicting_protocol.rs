@@ -1,7 +1,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
-use serde_json::Value;
 
 use crate::{Sink, declare_rule};
 

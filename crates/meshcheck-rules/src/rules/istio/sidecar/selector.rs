@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, HashSet};
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource};
-use serde_json::Value;
 
 use crate::rules::istio::gateway::workload::{Workloads, first_key, selector_string};
 use crate::{Sink, declare_rule};

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource};
-use serde_json::Value;
 
 use super::sorted_names;
 use crate::rules::istio::gateway::workload::{Workloads, first_key, selector_string};

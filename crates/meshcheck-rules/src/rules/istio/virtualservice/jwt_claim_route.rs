@@ -1,9 +1,9 @@
 use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
+use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, items};
-use serde_json::{Map, Value};
 
 use super::util::{MESH_GATEWAY, full_name, gateways, is_claim_key, short_or_full_name};
 use crate::{Sink, declare_rule};
@@ -70,11 +70,11 @@ fn claim_key(vs: &Resource) -> Option<&str> {
     None
 }
 
-static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+static EMPTY: std::sync::LazyLock<Map> = std::sync::LazyLock::new(Map::new);
 
 fn check(mesh: &Mesh, sink: &mut Sink) {
     // Namespace → the matchLabels selectors of its RequestAuthentications (empty selects all).
-    let mut selectors: HashMap<&str, Vec<&Map<String, Value>>> = HashMap::new();
+    let mut selectors: HashMap<&str, Vec<&Map>> = HashMap::new();
     for policy in mesh.of_kind(Kind::RequestAuthentication) {
         let selector = policy
             .spec()
@@ -86,7 +86,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             .or_default()
             .push(selector);
     }
-    let covered = |namespace: &str, labels: &Map<String, Value>| {
+    let covered = |namespace: &str, labels: &Map| {
         ["istio-system", namespace]
             .iter()
             .filter_map(|namespace| selectors.get(namespace))

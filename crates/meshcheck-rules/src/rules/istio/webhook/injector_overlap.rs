@@ -1,8 +1,8 @@
 use meshcheck_model::ValueAt;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
-use serde_json::Value;
 
 use super::selector::{Labels, selector_matches};
 use crate::{Sink, declare_rule};

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use meshcheck_input::Value;
 use meshcheck_model::selector::{matches_label_selector_with, value_text};
-use serde_json::Value;
 
 /// Labels as plain strings.
 pub(crate) type Labels = BTreeMap<String, String>;
@@ -14,7 +14,7 @@ pub(crate) fn labels_of(map: Option<&Value>) -> Labels {
     map.and_then(Value::as_object)
         .map(|map| {
             map.iter()
-                .map(|(key, value)| (key.clone(), value_text(value)))
+                .map(|(key, value)| (key.to_string(), value_text(value)))
                 .collect()
         })
         .unwrap_or_default()
@@ -33,7 +33,7 @@ pub(crate) fn selector_matches(selector: Option<&Value>, labels: &Labels) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use meshcheck_input::json;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
