@@ -245,6 +245,9 @@ impl ops::IndexMut<&str> for Value {
     }
 }
 
+/// Up to this many entries a lookup scans instead of bisecting.
+const LINEAR_SCAN_MAX: usize = 12;
+
 /// A JSON object: entries sorted by key in one vector.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Map(LiteMap<Key, Value>);
@@ -259,7 +262,17 @@ impl Map {
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        let entries = self.0.as_slice();
+        // Nearly every map of a manifest is this small. Comparing lengths first skips the byte
+        // comparison for most keys, where a binary search compares bytes at every step.
+        if entries.len() <= LINEAR_SCAN_MAX {
+            entries
+                .iter()
+                .find(|(candidate, _)| candidate.as_str() == key)
+                .map(|(_, value)| value)
+        } else {
+            self.0.get(key)
+        }
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
@@ -267,7 +280,7 @@ impl Map {
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+        self.get(key).is_some()
     }
 
     /// Sets `key`, returning the value it replaced.
