@@ -1,6 +1,5 @@
 //! The mesh: every resource, indexed once so that rules never scan raw objects.
 
-use std::collections::HashMap;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -15,7 +14,7 @@ use crate::hosts::HostIndex;
 use crate::meshconfig::{MeshConfig, MeshNetworks};
 use crate::proxy_stats::ProxyStats;
 use crate::resource::ResourceId;
-use crate::selector::{label_slot, matches_labels, push_once, value_str, value_text};
+use crate::selector::{label_slot, matches_labels, push_once, value_str};
 use crate::stand_in::StandInIngress;
 use crate::{Kind, PodTemplate, Resource};
 
@@ -74,10 +73,10 @@ pub struct Mesh {
     /// [`label_slot`] of (namespace, label key, label value) → pods, to answer selectors without
     /// scanning; `""` as the namespace for pods in any namespace.
     pod_labels: FxHashMap<u64, Vec<ResourceId>>,
-    /// namespace → first selector key → its value → Services: finds the Services that select a
-    /// set of labels without scanning every Service (a Service can only match labels that
-    /// carry its first selector pair).
-    service_selectors: HashMap<String, HashMap<String, HashMap<String, Vec<ResourceId>>>>,
+    /// [`label_slot`] of (namespace, first selector key, its value) → Services: finds the
+    /// Services that select a set of labels without scanning every Service (a Service can only
+    /// match labels that carry its first selector pair). One flat table: a lookup is one probe.
+    service_selectors: FxHashMap<u64, Vec<ResourceId>>,
     pub hosts: HostIndex,
     pub mesh_config: MeshConfig,
     pub mesh_networks: Option<MeshNetworks>,
@@ -172,10 +171,7 @@ impl Mesh {
                 }
             }
         }
-        let mut service_selectors: HashMap<
-            String,
-            HashMap<String, HashMap<String, Vec<ResourceId>>>,
-        > = HashMap::new();
+        let mut service_selectors: FxHashMap<u64, Vec<ResourceId>> = FxHashMap::default();
         for &id in by_kind
             .get(&Kind::Service)
             .map(Vec::as_slice)
@@ -188,14 +184,8 @@ impl Mesh {
                 .and_then(Value::as_object)
                 .and_then(|selector| selector.iter().next());
             if let Some((key, value)) = first {
-                service_selectors
-                    .entry(service.namespace.clone())
-                    .or_default()
-                    .entry(key.to_string())
-                    .or_default()
-                    .entry(value_text(value))
-                    .or_default()
-                    .push(id);
+                let slot = label_slot(&service.namespace, key, &value_str(value));
+                service_selectors.entry(slot).or_default().push(id);
             }
         }
         let of_kind = |kind: Kind| {
@@ -346,12 +336,12 @@ impl Mesh {
 
     /// Services in `namespace` whose (non-empty) selector matches `labels`, in input order.
     pub fn services_selecting_labels(&self, namespace: &str, labels: &Map) -> Vec<&Resource> {
-        let Some(by_key) = self.service_selectors.get(namespace) else {
-            return Vec::new();
-        };
         let mut found: Vec<ResourceId> = labels
             .iter()
-            .filter_map(|(key, value)| by_key.get(key.as_str())?.get(value_str(value).as_ref()))
+            .filter_map(|(key, value)| {
+                self.service_selectors
+                    .get(&label_slot(namespace, key, &value_str(value)))
+            })
             .flatten()
             .copied()
             .filter(|&id| {
@@ -363,6 +353,8 @@ impl Mesh {
             })
             .collect();
         found.sort_unstable();
+        // Two labels sharing a slot would find a Service twice.
+        found.dedup();
         found.into_iter().map(|id| self.resource(id)).collect()
     }
 

@@ -186,7 +186,7 @@ fn finish(mesh: &Mesh, mut findings: Vec<Finding>, options: &RunOptions) -> Vec<
                     options.namespaces.iter().any(|wanted| wanted == namespace)
                 }))
     });
-    findings.sort_by(|a, b| {
+    findings.par_sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.code.cmp(b.code))
