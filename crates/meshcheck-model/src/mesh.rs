@@ -1,6 +1,5 @@
 //! The mesh: every resource, indexed once so that rules never scan raw objects.
 
-
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
