@@ -1,5 +1,5 @@
 //! The fast YAML path: one pass over granit-parser's event stream builds the document's
-//! `serde_json::Value` and the line of every field together.
+//! `Value` and the line of every field together.
 //!
 //! It covers what manifests are made of (untagged scalars, mappings, sequences, anchors and
 //! aliases) with the same meaning serde-saphyr gives them (see [`crate::scalar`]). Anything
