@@ -152,7 +152,12 @@ impl Value {
         }
         let rest = pointer.strip_prefix('/')?;
         rest.split('/').try_fold(self, |value, token| {
-            let token = token.replace("~1", "/").replace("~0", "~");
+            // Only a token with an escape needs a copy.
+            let token: std::borrow::Cow<'_, str> = if token.contains('~') {
+                token.replace("~1", "/").replace("~0", "~").into()
+            } else {
+                token.into()
+            };
             match value {
                 Value::Object(map) => map.get(&token),
                 Value::Array(items) => parse_index(&token).and_then(|index| items.get(index)),
@@ -301,7 +306,7 @@ impl Map {
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Key, &Value)> + ExactSizeIterator {
-        self.0.as_slice().iter().map(|(key, value)| (key, value))
+        self.into_iter()
     }
 
     pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&Key, &mut Value)> {
@@ -399,29 +404,18 @@ impl From<bool> for Value {
     }
 }
 
-impl From<i64> for Value {
-    fn from(number: i64) -> Value {
-        Value::Number(number.into())
-    }
+/// Integers convert exactly, as `serde_json::Number` holds them.
+macro_rules! from_integer {
+    ($($integer:ty),+) => {$(
+        impl From<$integer> for Value {
+            fn from(number: $integer) -> Value {
+                Value::Number(number.into())
+            }
+        }
+    )+};
 }
 
-impl From<u64> for Value {
-    fn from(number: u64) -> Value {
-        Value::Number(number.into())
-    }
-}
-
-impl From<i32> for Value {
-    fn from(number: i32) -> Value {
-        Value::Number(number.into())
-    }
-}
-
-impl From<u32> for Value {
-    fn from(number: u32) -> Value {
-        Value::Number(number.into())
-    }
-}
+from_integer!(i64, u64, i32, u32);
 
 /// Non-finite numbers become `Null`, as in `serde_json`.
 impl From<f64> for Value {
