@@ -192,7 +192,9 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
         mesh_config: mesh.mesh_config.source.clone(),
         problems,
     };
-    let report = Report::new(findings, rules.len(), summary).with_mesh(&mesh);
+    let report = Report::new(findings, rules.len(), summary)
+        .with_mesh(&mesh)
+        .with_reference(&options.run.reference);
     let reported = Instant::now();
 
     let digest = options.digest.then(|| {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use meshcheck_model::{ClusterInfo, Mesh};
-use meshcheck_rules::rules::platform::{advisories, support};
+use meshcheck_rules::ReferenceData;
 use meshcheck_rules::{Category, Finding, RuleMeta, Severity, registry};
 use serde::Serialize;
 
@@ -101,10 +101,10 @@ pub struct DataSource {
 }
 
 impl DataSource {
-    /// The security bulletins and the supported-releases table in use.
-    pub fn current() -> Vec<DataSource> {
-        let advisories = advisories::current();
-        let releases = support::releases();
+    /// The security bulletins and the supported-releases table of an analysis.
+    pub fn of(reference: &ReferenceData) -> Vec<DataSource> {
+        let advisories = &reference.advisories;
+        let releases = &reference.releases;
         vec![
             DataSource {
                 name: "Istio security bulletins",
@@ -185,9 +185,16 @@ impl Report {
             checklist,
             inventory: None,
             cluster: None,
-            data: DataSource::current(),
+            data: DataSource::of(&ReferenceData::bundled()),
             rules,
         }
+    }
+
+    /// Names the reference data the findings were judged against (the bundled data unless
+    /// the analysis was given other).
+    pub fn with_reference(mut self, reference: &ReferenceData) -> Report {
+        self.data = DataSource::of(reference);
+        self
     }
 
     /// Adds what the mesh tells about the platform: the inventory, the collector's facts, and

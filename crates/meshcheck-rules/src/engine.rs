@@ -4,6 +4,7 @@ use globset::{Glob, GlobMatcher};
 use meshcheck_model::{Kind, Mesh};
 use rayon::prelude::*;
 
+use crate::context::{Context, ReferenceData};
 use crate::finding::{Finding, Sink};
 use crate::rule::{Rule, Severity};
 
@@ -61,6 +62,8 @@ pub struct RunOptions {
     /// Keep only findings on resources in these namespaces (empty: all).
     pub namespaces: Vec<String>,
     pub suppressions: Vec<Suppression>,
+    /// Advisories and the release table the version rules compare against.
+    pub reference: ReferenceData,
 }
 
 /// Whether the `galley.istio.io/analyze-suppress` annotation of the finding's resource silences it
@@ -84,36 +87,6 @@ pub fn run(mesh: &Mesh, rules: &[&'static Rule], options: &RunOptions) -> Vec<Fi
     run_timed(mesh, rules, options).0
 }
 
-/// Builds the facts many rules share (workload, proxy, gateway and control-plane indexes),
-/// independent ones in parallel, before the rules start: a rule that needs a fact another rule
-/// is building waits for it, and with few cores the waits would leave cores idle. [`run`] calls
-/// it; callers that time the phases call it first to see its cost apart.
-pub fn prepare(mesh: &Mesh) {
-    use crate::rules::{application, ingress_egress, performance, security};
-    use meshcheck_model::inventory;
-    rayon::join(
-        || {
-            rayon::join(
-                || security::workloads::prepare(mesh),
-                || performance::proxy::prepare(mesh),
-            )
-        },
-        || {
-            rayon::join(
-                || {
-                    inventory::proxies(mesh);
-                    application::workload::prepare(mesh);
-                },
-                || {
-                    inventory::gateways(mesh);
-                    inventory::control_planes(mesh);
-                    ingress_egress::util::prepare(mesh);
-                },
-            )
-        },
-    );
-}
-
 /// [`run`], also returning how long each rule took (in rule order).
 pub fn run_timed(
     mesh: &Mesh,
@@ -121,8 +94,9 @@ pub fn run_timed(
     options: &RunOptions,
 ) -> (Vec<Finding>, Vec<(&'static str, std::time::Duration)>) {
     if rules.len() > 1 {
-        prepare(mesh);
+        crate::facts::prepare(mesh);
     }
+    let context = Context::new(mesh, &options.reference);
     let results: Vec<(Vec<Finding>, (&'static str, std::time::Duration))> = schedule(rules)
         .par_iter()
         // One rule per task: rules differ in cost by 100×, halves of the list would not balance.
@@ -130,7 +104,7 @@ pub fn run_timed(
         .map(|rule| {
             let started = std::time::Instant::now();
             let mut sink = Sink::new(&rule.meta);
-            (rule.check)(mesh, &mut sink);
+            (rule.check)(&context, &mut sink);
             (sink.into_findings(), (rule.meta.code, started.elapsed()))
         })
         .collect();

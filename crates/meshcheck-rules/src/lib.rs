@@ -2,14 +2,18 @@
 //! metadata with [`declare_rule!`] (its doc comment is what `meshcheck explain` prints) and is
 //! listed once in [`registry`].
 
+mod context;
 pub mod engine;
+pub mod facts;
 pub mod finding;
 pub mod istio_messages;
 pub mod registry;
 mod rule;
 pub mod rules;
 
-pub use engine::{RunOptions, Suppression, prepare, run, run_timed};
+pub use context::{Context, ReferenceData};
+pub use engine::{RunOptions, Suppression, run, run_timed};
+pub use facts::prepare;
 pub use finding::{Finding, ResourceRef, Sink, SourceLocation};
 pub use rule::{Category, Rule, RuleMeta, Severity};
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Kind;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Sink;
@@ -151,7 +151,7 @@ fn serialize_kinds<S: serde::Serializer>(
 /// A rule: its metadata and the function that inspects the mesh.
 pub struct Rule {
     pub meta: RuleMeta,
-    pub check: fn(&Mesh, &mut Sink),
+    pub check: fn(&crate::Context, &mut Sink),
 }
 
 impl fmt::Debug for Rule {

@@ -27,6 +27,7 @@ pub fn check(rule: &'static Rule, yaml: &str) -> Vec<Finding> {
 pub fn check_with(rule: &'static Rule, yaml: &str, inputs: MeshInputs) -> Vec<Finding> {
     let mesh = mesh_with(yaml, inputs);
     let mut sink = Sink::new(&rule.meta);
-    (rule.check)(&mesh, &mut sink);
+    let reference = crate::ReferenceData::bundled();
+    (rule.check)(&crate::Context::new(&mesh, &reference), &mut sink);
     sink.into_findings()
 }

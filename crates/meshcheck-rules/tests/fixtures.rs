@@ -69,7 +69,8 @@ fn findings_for(code: &str, path: &Path) -> Vec<String> {
         },
     );
     let mut sink = Sink::new(&rule.meta);
-    (rule.check)(&mesh, &mut sink);
+    let reference = meshcheck_rules::ReferenceData::bundled();
+    (rule.check)(&meshcheck_rules::Context::new(&mesh, &reference), &mut sink);
     let mut lines: Vec<String> = sink
         .into_findings()
         .iter()

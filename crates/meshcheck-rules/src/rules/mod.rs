@@ -3,8 +3,6 @@
 use crate::Rule;
 
 pub mod application;
-pub(crate) mod controllers;
-pub(crate) mod coverage;
 pub mod ingress_egress;
 pub mod istio;
 pub mod performance;

@@ -12,8 +12,8 @@ use meshcheck_input::Value;
 use meshcheck_model::ProxyStats;
 use meshcheck_pipeline::{Analysis, AnalyzeOptions, LoadedInput};
 use meshcheck_report::TextOptions;
-use meshcheck_rules::rules::platform::advisories;
-use meshcheck_rules::{RunOptions, Severity, Suppression};
+use meshcheck_rules::facts::advisories;
+use meshcheck_rules::{ReferenceData, RunOptions, Severity, Suppression};
 
 use crate::cli::{AnalyzeArgs, FailOn, OutputFormat};
 
@@ -120,9 +120,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|path| read_config_file(path, "mesh"))
         .transpose()?;
-    if let Some(path) = &args.advisories {
-        advisories::install(advisories::load(path)?);
-    }
+    let reference = match &args.advisories {
+        Some(path) => ReferenceData::with_advisories(advisories::load(path)?),
+        None => ReferenceData::bundled(),
+    };
     let mesh_networks = args
         .mesh_networks
         .as_deref()
@@ -163,6 +164,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         run: RunOptions {
             namespaces: args.namespaces.clone(),
             suppressions,
+            reference,
         },
         digest: false,
         exit_after: true,

@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::policies::{int_field, policy_blocks};
-use super::routes::as_path;
+use crate::facts::policies::{int_field, policy_blocks};
+use crate::facts::routes::as_path;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -48,7 +49,8 @@ declare_rule! {
 /// Pools that allow this many requests in flight, or fewer, are reported.
 const MAX_IN_FLIGHT: i64 = 3;
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for rule in mesh.of_kind(Kind::DestinationRule) {
         for block in policy_blocks(rule) {
             let pool = block.value;

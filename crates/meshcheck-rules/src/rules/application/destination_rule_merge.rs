@@ -1,8 +1,9 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
 use meshcheck_input::Value;
 use meshcheck_model::hosts::to_fqdn;
-use meshcheck_model::{Kind, Mesh, Resource, str_field};
+use meshcheck_model::{Kind, Resource, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -73,7 +74,8 @@ fn created(rule: &Resource) -> &str {
     str_field(rule.metadata(), "creationTimestamp").unwrap_or_default()
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mut groups: BTreeMap<GroupKey, Vec<&Resource>> = BTreeMap::new();
     for rule in mesh.of_kind(Kind::DestinationRule) {
         groups.entry(group_key(rule)).or_default().push(rule);

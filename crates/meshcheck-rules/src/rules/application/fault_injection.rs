@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items};
 
-use super::routes::{as_path, http_routes};
+use crate::facts::routes::{as_path, http_routes};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -96,7 +97,8 @@ fn describe(kind: &str, fault: &Value) -> String {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for vs in mesh.of_kind(Kind::VirtualService) {
         if is_test_namespace(mesh, &vs.namespace) {
             continue;

@@ -1,10 +1,11 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
-use super::injector::{injector_values, istiod_native_sidecars};
-use super::workload::{Workload, mesh_workloads};
-use crate::rules::performance::proxy::effective_proxy_config;
+use crate::facts::injector::{injector_values, istiod_native_sidecars};
+use crate::facts::pod_workloads::{Workload, mesh_workloads};
+use crate::facts::proxy_config::effective_proxy_config;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -123,7 +124,8 @@ fn outbound_dependency(mesh: &Mesh, workload: &Workload) -> Option<(String, Stri
     None
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if istiod_native_sidecars(mesh) {
         return;
     }

@@ -1,9 +1,10 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::injector::istiod_native_sidecars;
-use super::workload::{Workload, any_pod, mesh_workloads};
+use crate::facts::injector::istiod_native_sidecars;
+use crate::facts::pod_workloads::{Workload, any_pod, mesh_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -129,7 +130,8 @@ fn runs_as_proxy_user(workload: &Workload, container: &Value) -> bool {
         == Some(1337)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let any_app_init = any_pod(mesh, |pod| {
         pod.init_containers().iter().any(|container| {
             !matches!(

@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::injector::istiod_native_sidecars;
-use super::workload::{Workload, workloads};
+use crate::facts::injector::istiod_native_sidecars;
+use crate::facts::pod_workloads::{Workload, workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -88,7 +89,8 @@ fn native_proxy(workload: &Workload) -> bool {
     })
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let any_job = mesh.count(Kind::Job) + mesh.count(Kind::CronJob) > 0
         || mesh.of_kind(Kind::Pod).any(|pod| {
             items(pod.metadata().get("ownerReferences"))

@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, str_field};
 
-use super::policies::policy_blocks;
-use super::routes::as_path;
+use crate::facts::policies::policy_blocks;
+use crate::facts::routes::as_path;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -46,7 +47,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for rule in mesh.of_kind(Kind::DestinationRule) {
         for block in policy_blocks(rule) {
             let Some(balancer) = block

@@ -1,9 +1,10 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items};
+use meshcheck_model::{Kind, items};
 
-use super::policies::policy_blocks;
-use super::routes::as_path;
+use crate::facts::policies::policy_blocks;
+use crate::facts::routes::as_path;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -55,7 +56,8 @@ fn has_outlier_detection(policy: &Value) -> bool {
         .is_some_and(|value| value.is_object())
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for rule in mesh.of_kind(Kind::DestinationRule) {
         let top_level = rule
             .spec()

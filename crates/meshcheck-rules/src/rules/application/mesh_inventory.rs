@@ -1,9 +1,10 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::BTreeMap;
 
 use meshcheck_model::{Kind, Mesh, Resource};
 
-use super::workload::Workload;
+use crate::facts::pod_workloads::Workload;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -57,7 +58,8 @@ fn finished(pod: &Resource) -> bool {
     )
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let pods: Vec<&Resource> = mesh
         .of_kind(Kind::Pod)
         .filter(|pod| !finished(pod))

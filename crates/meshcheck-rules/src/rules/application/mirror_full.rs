@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::routes::{as_path, http_routes};
+use crate::facts::routes::{as_path, http_routes};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -56,7 +57,8 @@ fn target(destination: &Value) -> String {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for vs in mesh.of_kind(Kind::VirtualService) {
         for route in http_routes(vs) {
             if let Some(mirror) = route

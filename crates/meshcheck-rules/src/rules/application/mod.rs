@@ -2,11 +2,9 @@
 
 mod connection_pool;
 mod destination_rule_merge;
-pub(crate) mod duration;
 pub(crate) mod fault_injection;
 mod hold_application;
 mod init_container_network;
-pub(crate) mod injector;
 mod job_sidecar;
 mod load_balancer;
 mod locality_failover;
@@ -14,17 +12,14 @@ mod mesh_inventory;
 mod mirror_full;
 mod multiple_services;
 mod outlier_detection;
-pub(crate) mod policies;
 mod probes_rewrite;
 mod retries;
 mod retry_budget;
 mod retry_non_idempotent;
 mod retry_per_try_timeout;
 mod route_timeout;
-pub(crate) mod routes;
 mod subset_host_pods;
 mod target_port_name;
-pub(crate) mod workload;
 mod workload_labels;
 
 /// This family's rules, in code order.

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh, Resource, str_field};
+use crate::Context;
+use meshcheck_model::{Kind, Resource, str_field};
 
-use super::workload::mesh_workloads;
+use crate::facts::pod_workloads::mesh_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -39,7 +40,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for workload in mesh_workloads(mesh) {
         if matches!(workload.resource.kind, Kind::Job | Kind::CronJob) {
             continue;

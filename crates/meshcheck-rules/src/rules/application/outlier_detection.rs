@@ -1,3 +1,4 @@
+use crate::Context;
 use std::collections::HashMap;
 
 use meshcheck_input::{Map, Value};
@@ -5,7 +6,7 @@ use meshcheck_model::hosts::{HostPatterns, to_fqdn};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 
-use super::workload::{Workload, is_istio_component, workloads};
+use crate::facts::pod_workloads::{Workload, is_istio_component, workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -98,7 +99,8 @@ fn replicas(
     (wanted, "replicas")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let protected = HostPatterns::new(
         mesh.of_kind(Kind::DestinationRule)
             .filter(|rule| has_outlier_detection(rule))

@@ -1,10 +1,11 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::injector::injector_values;
-use super::workload::{Workload, mesh_workloads};
-use crate::rules::security::mtls::{MtlsMode, PeerAuthentications};
+use crate::facts::injector::injector_values;
+use crate::facts::mtls::{MtlsMode, PeerAuthentications};
+use crate::facts::pod_workloads::{Workload, mesh_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -80,7 +81,8 @@ fn probe_port(container: &Value, probe: &Value) -> Option<u64> {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let any_strict = mesh
         .of_kind(Kind::PeerAuthentication)
         .any(|policy| policy.spec().to_string().contains("STRICT"));

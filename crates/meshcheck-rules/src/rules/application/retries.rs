@@ -3,8 +3,8 @@
 use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 
-use super::duration;
-use super::routes::{HttpRoute, as_path, attempts, http_routes};
+use crate::facts::duration;
+use crate::facts::routes::{HttpRoute, as_path, attempts, http_routes};
 use crate::{Finding, Sink};
 
 /// A VirtualService HTTP route whose `retries` block asks for at least one retry.

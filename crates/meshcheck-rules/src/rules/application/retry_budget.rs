@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::duration;
 use super::retries::retrying_routes;
+use crate::facts::duration;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -42,7 +43,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for retrying in retrying_routes(mesh) {
         let (Some(per_try), Some(timeout)) = (retrying.per_try, retrying.route.timeout()) else {
             continue;

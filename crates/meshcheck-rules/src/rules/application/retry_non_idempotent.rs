@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
 use super::retries::retrying_routes;
 use crate::{Sink, declare_rule};
@@ -83,7 +84,8 @@ fn matched_methods(route: &Value) -> Vec<&'static str> {
     methods
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for retrying in retrying_routes(mesh) {
         let retry_on = str_field(retrying.retries, "retryOn").unwrap_or_default();
         let unsafe_conditions: Vec<&str> = retry_on

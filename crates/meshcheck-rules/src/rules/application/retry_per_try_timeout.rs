@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::duration;
 use super::retries::retrying_routes;
+use crate::facts::duration;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -44,7 +45,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for retrying in retrying_routes(mesh) {
         let attempts = retrying.attempts;
         if retrying.per_try.is_some_and(|seconds| seconds > 0.0) || !retrying.route.forwards() {

@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::{BTreeSet, HashMap};
 
 use meshcheck_model::hosts::to_fqdn;
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
-use super::routes::{as_path, http_routes};
+use crate::facts::routes::{as_path, http_routes};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -45,7 +46,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // Destination FQDN → VirtualServices routing HTTP to it (its fan-in).
     let mut callers: HashMap<String, BTreeSet<(&str, &str)>> = HashMap::new();
     for vs in mesh.of_kind(Kind::VirtualService) {

@@ -1,8 +1,9 @@
+use crate::Context;
 use std::collections::BTreeSet;
 
 use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::{matches_labels, value_text};
-use meshcheck_model::{Kind, Mesh, Resource, str_field};
+use meshcheck_model::{Kind, Resource, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -85,7 +86,8 @@ fn carried(pods: &[&Resource], keys: &Map) -> String {
         .join(", ")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if mesh.count(Kind::Pod) == 0 {
         return;
     }

@@ -1,10 +1,11 @@
+use crate::Context;
 use std::collections::HashMap;
 
 use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::workload::{Workload, workloads};
+use crate::facts::pod_workloads::{Workload, workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -56,7 +57,8 @@ fn declares_port(workload: &Workload, name: &str) -> bool {
         .any(|port| str_field(port, "name") == Some(name))
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let any_named = mesh.of_kind(Kind::Service).any(|service| {
         items(service.spec().get("ports")).any(|port| {
             port.get("targetPort")

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::workload::mesh_workloads;
+use crate::facts::pod_workloads::mesh_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -55,7 +56,8 @@ const VERSION_LABELS: [&str; 3] = [
     "service.istio.io/canonical-revision",
 ];
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for workload in mesh_workloads(mesh) {
         if matches!(workload.resource.kind, Kind::Job | Kind::CronJob) {
             continue;

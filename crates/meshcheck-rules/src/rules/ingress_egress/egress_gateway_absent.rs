@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh, Resource, strings};
+use crate::Context;
+use meshcheck_model::{Kind, Resource, strings};
 
-use super::util::{egress_gateway_labels, is_external_entry};
-use crate::rules::security::workloads::control_plane_in_input;
+use crate::facts::mesh_config::{egress_gateway_labels, is_external_entry};
+use crate::facts::workloads::control_plane_in_input;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -47,7 +48,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !control_plane_in_input(mesh) || !egress_gateway_labels(mesh).is_empty() {
         return;
     }

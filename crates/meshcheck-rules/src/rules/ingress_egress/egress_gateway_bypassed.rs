@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::hosts::hosts_intersect;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
 
-use super::util::{egress_gateway_labels, is_egress_service, is_external_entry};
-use crate::rules::istio::virtualservice::util::applies_to_mesh;
+use crate::facts::mesh_config::{egress_gateway_labels, is_egress_service, is_external_entry};
+use crate::facts::virtual_services::applies_to_mesh;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -70,7 +71,8 @@ fn routes_to_egress(mesh: &Mesh, service: &Resource, egress: &[&meshcheck_input:
     })
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let egress = egress_gateway_labels(mesh);
     if egress.is_empty() {
         return;

@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, str_field};
 
-use crate::rules::security::workloads::service_selector;
+use crate::facts::workloads::service_selector;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for service in mesh.of_kind(Kind::Service) {
         let Some(selector) = service_selector(service) else {
             continue;

@@ -1,11 +1,12 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
 use meshcheck_input::Value;
 use meshcheck_model::hosts::hosts_intersect;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+use meshcheck_model::{Kind, Resource, items, str_field, strings};
 
-use super::util::{Server, bound_virtual_services, gateway_selector, servers};
-use crate::rules::istio::gateway::workload::selector_string;
+use crate::facts::gateways::selector_string;
+use crate::facts::mesh_config::{Server, bound_virtual_services, gateway_selector, servers};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -71,7 +72,8 @@ fn https_redirect(server: &Server) -> bool {
         == Some(true)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let gateways: Vec<&Resource> = mesh.of_kind(Kind::Gateway).collect();
     // Hosts served over HTTPS, per gateway workload (selector).
     let mut secure: BTreeMap<String, Vec<&str>> = BTreeMap::new();

@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
-use meshcheck_model::{Kind, Mesh, Resource, str_field};
+use meshcheck_model::{Kind, Resource, str_field};
 
-use super::util::{gateway_selector, servers};
-use crate::rules::istio::gateway::workload::selector_string;
+use crate::facts::gateways::selector_string;
+use crate::facts::mesh_config::{gateway_selector, servers};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -69,7 +70,8 @@ struct Entry<'a> {
     protocol: String,
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // (selector, port, bind) → servers, in input order.
     let mut listeners: BTreeMap<(String, u64, String), Vec<Entry>> = BTreeMap::new();
     for gateway in mesh.of_kind(Kind::Gateway) {

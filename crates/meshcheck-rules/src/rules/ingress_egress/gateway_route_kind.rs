@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_model::hosts::hosts_intersect;
-use meshcheck_model::{Kind, Mesh, items, strings};
+use meshcheck_model::{Kind, items, strings};
 
-use super::util::{bound_virtual_services, servers};
+use crate::facts::mesh_config::{bound_virtual_services, servers};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -48,7 +49,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in mesh.of_kind(Kind::Gateway) {
         for server in servers(gateway) {
             let passthrough = server.tls_mode().is_some_and(|mode| mode == "PASSTHROUGH")

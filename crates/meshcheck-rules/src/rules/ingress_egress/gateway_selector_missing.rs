@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::util::gateway_selector;
+use crate::facts::mesh_config::gateway_selector;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -40,7 +41,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in mesh.of_kind(Kind::Gateway) {
         if gateway_selector(gateway).is_some_and(|selector| !selector.is_empty()) {
             continue;

@@ -1,10 +1,11 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::host_covered_by;
-use meshcheck_model::{Kind, Mesh, Resource, items, strings};
+use meshcheck_model::{Kind, Resource, items, strings};
 
-use super::util::{bound_virtual_services, gateway_selector, servers};
-use crate::rules::istio::gateway::workload::selector_string;
+use crate::facts::gateways::selector_string;
+use crate::facts::mesh_config::{bound_virtual_services, gateway_selector, servers};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -71,7 +72,8 @@ struct TlsServer<'a> {
     index: usize,
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mut all: Vec<TlsServer> = Vec::new();
     for gateway in mesh.of_kind(Kind::Gateway) {
         let selector = gateway_selector(gateway)

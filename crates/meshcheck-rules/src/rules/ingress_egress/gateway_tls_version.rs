@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::util::{servers, tls_text};
+use crate::facts::mesh_config::{servers, tls_text};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -45,7 +46,8 @@ fn outdated(version: &str) -> bool {
     matches!(version.to_ascii_uppercase().as_str(), "TLSV1_0" | "TLSV1_1")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in mesh.of_kind(Kind::Gateway) {
         for server in servers(gateway) {
             if server.tls().is_none()

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh, strings};
+use crate::Context;
+use meshcheck_model::{Kind, strings};
 
-use super::util::servers;
+use crate::facts::mesh_config::servers;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -60,7 +61,8 @@ fn weakness(suite: &str) -> Option<&'static str> {
     None
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in mesh.of_kind(Kind::Gateway) {
         for server in servers(gateway) {
             let Some(tls) = server.tls() else {

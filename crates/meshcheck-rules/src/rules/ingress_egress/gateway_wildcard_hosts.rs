@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::util::{is_internal_gateway, servers};
+use crate::facts::mesh_config::{is_internal_gateway, servers};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -41,7 +42,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in mesh.of_kind(Kind::Gateway) {
         if is_internal_gateway(gateway) {
             continue;

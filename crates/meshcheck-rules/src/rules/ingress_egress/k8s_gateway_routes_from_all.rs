@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in mesh.of_kind(Kind::KubernetesGateway) {
         // Waypoints and east-west gateways are not edges for routes.
         if str_field(gateway.spec(), "gatewayClassName")

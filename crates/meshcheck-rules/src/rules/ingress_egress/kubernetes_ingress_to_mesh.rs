@@ -1,10 +1,11 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
-use crate::rules::security::destination_tls::server_mode;
-use crate::rules::security::mtls::{MtlsMode, PeerAuthentications};
-use crate::rules::security::workloads::{WorkloadIndex, service_in_mesh};
+use crate::facts::destination_tls::server_mode;
+use crate::facts::mtls::{MtlsMode, PeerAuthentications};
+use crate::facts::workloads::{WorkloadIndex, service_in_mesh};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -96,7 +97,8 @@ fn backends(ingress: &Resource) -> Vec<(&str, Vec<String>)> {
     found
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if mesh.count(Kind::Ingress) == 0 {
         return;
     }

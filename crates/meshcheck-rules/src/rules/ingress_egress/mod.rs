@@ -18,7 +18,6 @@ mod outbound_allow_any;
 mod service_entry_port_protocol;
 mod service_entry_wildcard_host;
 mod sidecar_outbound_allow_any;
-pub(crate) mod util;
 
 /// This family's rules, in code order.
 pub static RULES: &[&crate::Rule] = &[

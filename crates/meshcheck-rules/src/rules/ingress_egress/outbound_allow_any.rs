@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Kind;
 
-use super::util::report_mesh_config_setting;
+use crate::facts::mesh_config::report_mesh_config_setting;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -44,7 +45,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !mesh.mesh_config.explicit {
         return;
     }

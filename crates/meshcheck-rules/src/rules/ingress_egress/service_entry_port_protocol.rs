@@ -1,9 +1,10 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::hosts::host_covered_by;
 use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
 
-use super::util::is_external_entry;
-use crate::rules::security::destination_tls::{TlsMode, tls_settings};
+use crate::facts::destination_tls::{TlsMode, tls_settings};
+use crate::facts::mesh_config::is_external_entry;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -102,7 +103,8 @@ fn check_entry(mesh: &Mesh, entry: &Resource, sink: &mut Sink) {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for entry in mesh.of_kind(Kind::ServiceEntry) {
         if is_external_entry(entry) {
             check_entry(mesh, entry, sink);

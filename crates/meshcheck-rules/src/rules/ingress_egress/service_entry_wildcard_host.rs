@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, items, strings};
+use meshcheck_model::{Kind, items, strings};
 
-use super::util::{is_external_entry, resolution};
+use crate::facts::mesh_config::{is_external_entry, resolution};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -47,7 +48,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for entry in mesh.of_kind(Kind::ServiceEntry) {
         if !is_external_entry(entry) {
             continue;

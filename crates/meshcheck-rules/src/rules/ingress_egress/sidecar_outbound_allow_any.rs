@@ -1,6 +1,7 @@
+use crate::Context;
 use meshcheck_input::Value;
+use meshcheck_model::Kind;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh};
 
 use crate::{Severity, Sink, declare_rule};
 
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mesh_registry_only = mesh.mesh_config.explicit
         && matches!(
             mesh.mesh_config.at("/outboundTrafficPolicy/mode"),

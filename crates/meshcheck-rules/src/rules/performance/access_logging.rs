@@ -1,6 +1,7 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
 use super::mesh_config_ref::report_mesh_config;
 use crate::{Sink, declare_rule};
@@ -67,7 +68,8 @@ fn mesh_wide_unfiltered(telemetry: &Resource) -> Option<usize> {
     })
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if let Some(file) = mesh
         .mesh_config
         .at("/accessLogFile")

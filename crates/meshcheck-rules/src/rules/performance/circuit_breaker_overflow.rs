@@ -1,6 +1,7 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::{host_covered_by, to_fqdn};
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
 use super::stats::{StatsSubject, subject};
 use crate::{Sink, declare_rule};
@@ -47,7 +48,8 @@ fn cluster_host(name: &str) -> Option<&str> {
     parts.nth(2).filter(|host| !host.is_empty())
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for stats in &mesh.proxy_stats {
         let mut lines = Vec::new();
         let mut total_rejected = 0;

@@ -1,7 +1,7 @@
+use crate::Context;
 use meshcheck_model::Kind;
-use meshcheck_model::Mesh;
 
-use super::proxy::{concurrency_configured, proxied_workloads};
+use crate::facts::proxy_config::{concurrency_configured, proxied_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -50,7 +50,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !concurrency_configured(mesh) {
         return;
     }

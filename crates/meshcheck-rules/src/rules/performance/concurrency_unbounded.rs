@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::nodes;
-use meshcheck_model::{Kind, Mesh};
 
-use super::proxy::{concurrency_configured, proxied_workloads};
+use crate::facts::proxy_config::{concurrency_configured, proxied_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -44,7 +45,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !concurrency_configured(mesh) {
         return;
     }

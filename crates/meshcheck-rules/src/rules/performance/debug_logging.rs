@@ -1,10 +1,11 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items};
+use meshcheck_model::{Kind, items};
 
-use super::proxy::proxied_workloads;
-use crate::rules::application::injector::injector_values;
-use crate::rules::application::workload::any_pod;
+use crate::facts::injector::injector_values;
+use crate::facts::pod_workloads::any_pod;
+use crate::facts::proxy_config::proxied_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -80,7 +81,8 @@ fn argument<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
     None
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if let Some(values) = injector_values(mesh) {
         let level = values.at("/global/proxy/logLevel").and_then(Value::as_str);
         let components = values

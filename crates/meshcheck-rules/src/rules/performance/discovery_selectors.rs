@@ -1,7 +1,8 @@
+use crate::Context;
 use std::collections::BTreeSet;
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Kind;
 
 use super::mesh_config_ref::report_mesh_config;
 use crate::{Sink, declare_rule};
@@ -57,7 +58,8 @@ fn enrolled(namespace: &meshcheck_model::Resource) -> bool {
         || namespace.label("istio.io/dataplane-mode") == Some("ambient")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let configured = mesh
         .mesh_config
         .at("/discoverySelectors")

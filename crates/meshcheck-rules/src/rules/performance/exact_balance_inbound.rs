@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
 use super::balance::{BalancedListener, balance_patches, filter_scope};
-use crate::rules::application::routes::as_path;
+use crate::facts::routes::as_path;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -54,7 +55,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for patch in balance_patches(mesh) {
         let where_ = match patch.listener {
             BalancedListener::VirtualOutbound => continue,

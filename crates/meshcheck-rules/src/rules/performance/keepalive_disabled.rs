@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use crate::rules::application::policies::{int_field, policy_blocks};
-use crate::rules::application::routes::as_path;
+use crate::facts::policies::{int_field, policy_blocks};
+use crate::facts::routes::as_path;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for rule in mesh.of_kind(Kind::DestinationRule) {
         for block in policy_blocks(rule) {
             if int_field(block.value, "/connectionPool/http/maxRequestsPerConnection") != Some(1) {

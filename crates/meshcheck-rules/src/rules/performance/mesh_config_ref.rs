@@ -3,7 +3,7 @@
 
 use meshcheck_model::Mesh;
 
-use crate::rules::ingress_egress::util::mesh_config_map;
+use crate::facts::mesh_config::mesh_config_map;
 use crate::{Finding, Sink, SourceLocation};
 
 /// Reports a finding about a mesh config field (a path below the mesh config, e.g.

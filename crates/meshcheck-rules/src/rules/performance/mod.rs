@@ -12,7 +12,6 @@ mod exact_balance_inbound;
 mod exact_balance_outbound;
 mod keepalive_disabled;
 mod mesh_config_ref;
-pub(crate) mod proxy;
 mod proxy_memory;
 mod proxy_requests;
 mod sidecar_scope;

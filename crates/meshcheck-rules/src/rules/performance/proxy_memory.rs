@@ -1,9 +1,10 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
 use super::config_size::ConfigSizes;
-use super::proxy::proxied_workloads;
 use super::stats::stats_for;
-use crate::rules::application::workload::{WorkloadIndex, is_istio_component};
+use crate::facts::pod_workloads::{WorkloadIndex, is_istio_component};
+use crate::facts::proxy_config::proxied_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -54,7 +55,8 @@ fn mib(bytes: u64) -> String {
     format!("{:.0}Mi", bytes as f64 / 1_048_576.0)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mut sizes = ConfigSizes::new(mesh);
     let index = WorkloadIndex::new(mesh);
     for proxied in proxied_workloads(mesh) {

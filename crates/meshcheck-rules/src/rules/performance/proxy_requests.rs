@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::proxy::proxied_workloads;
+use crate::facts::proxy_config::proxied_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -45,7 +46,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for proxied in proxied_workloads(mesh) {
         let resources = &proxied.resources;
         if !resources.known {

@@ -1,10 +1,11 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Kind;
 
 use super::config_size::{ConfigEstimate, ConfigSizes, limits_egress};
-use super::proxy::proxied_workloads;
-use crate::rules::application::workload::is_istio_component;
+use crate::facts::pod_workloads::is_istio_component;
+use crate::facts::proxy_config::proxied_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -58,7 +59,8 @@ pub(crate) const SERVICES_THRESHOLD: usize = 500;
 /// ... or at least this many clusters (service ports).
 pub(crate) const CLUSTERS_THRESHOLD: usize = 1000;
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mut sizes = ConfigSizes::new(mesh);
     // namespace → the largest estimate of its sidecars, with a note on the Sidecar that applied.
     let mut heavy: BTreeMap<String, (ConfigEstimate, String)> = BTreeMap::new();

@@ -1,9 +1,10 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, strings};
+use meshcheck_model::{Kind, strings};
 
 use super::mesh_config_ref::report_mesh_config;
-use super::proxy::{annotation_config, proxied_workloads};
-use crate::rules::application::workload::any_pod;
+use crate::facts::pod_workloads::any_pod;
+use crate::facts::proxy_config::{annotation_config, proxied_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -91,7 +92,8 @@ fn broad_in_matcher(matcher: &Value) -> Vec<String> {
     found
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if let Some(matcher) = mesh.mesh_config.at("/defaultConfig/proxyStatsMatcher") {
         let broad = broad_in_matcher(matcher);
         if !broad.is_empty() {

@@ -1,11 +1,12 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
 use super::mesh_config_ref::report_mesh_config;
-use super::proxy::annotation_config;
+use crate::facts::pod_workloads::{any_pod, workloads};
+use crate::facts::proxy_config::annotation_config;
 use crate::rules::application::fault_injection::is_test_namespace;
-use crate::rules::application::workload::{any_pod, workloads};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -60,7 +61,8 @@ fn number(value: Option<&Value>) -> Option<f64> {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if let Some(rate) =
         number(mesh.mesh_config.at("/defaultConfig/tracing/sampling")).filter(|rate| *rate >= HIGH)
     {

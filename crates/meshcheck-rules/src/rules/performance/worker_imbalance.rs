@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_model::proxy_stats::{ListenerStats, listener_port};
-use meshcheck_model::{Kind, Mesh, ProxyStats};
+use meshcheck_model::{Kind, ProxyStats};
 
 use super::stats::{StatsSubject, subject};
 use crate::{Sink, declare_rule};
@@ -144,7 +145,8 @@ fn listener_role(stats: &ProxyStats, address: &str) -> (&'static str, &'static s
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for stats in &mesh.proxy_stats {
         for (address, listener) in &stats.listeners {
             if listener_port(address).is_some_and(|port| ISTIO_PORTS.contains(&port)) {

@@ -1,12 +1,12 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{NodeAgentKind, control_planes, node_agents};
-use meshcheck_model::{Kind, Mesh};
 
-use super::advisories::{
-    Component, affecting, as_of_note, current, list_bulletins, severity_of, upgrade_advice,
-    vendor_note,
+use crate::facts::advisories::{
+    Component, affecting, as_of_note, list_bulletins, severity_of, upgrade_advice, vendor_note,
 };
-use super::common::{describe_plane, report_plane_image};
-use super::support::analysis_date;
+use crate::facts::planes::{describe_plane, report_plane_image};
+use crate::facts::releases::analysis_date;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -44,8 +44,10 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
-    let data = current();
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
+    let data = &*cx.reference.advisories;
+    let table = &*cx.reference.releases;
     let on = analysis_date(mesh);
     let mut components = vec![Component::ControlPlane, Component::DataPlane];
     if node_agents(mesh)
@@ -62,7 +64,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
         if matches.is_empty() {
             continue;
         }
-        let advice = upgrade_advice(data, version, &matches, &components, on);
+        let advice = upgrade_advice(data, table, version, &matches, &components, on);
         let count = matches.len();
         report_plane_image(
             sink,

@@ -1,13 +1,13 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
 use meshcheck_model::inventory::{ProxyKind, Version, gateways, image_version, proxies};
-use meshcheck_model::{Kind, Mesh, Resource, str_field};
+use meshcheck_model::{Kind, Resource, str_field};
 
-use super::advisories::{
-    Component, affecting, as_of_note, current, list_bulletins, severity_of, upgrade_advice,
-    vendor_note,
+use crate::facts::advisories::{
+    Component, affecting, as_of_note, list_bulletins, severity_of, upgrade_advice, vendor_note,
 };
-use super::support::analysis_date;
+use crate::facts::releases::analysis_date;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -55,8 +55,10 @@ struct VersionGroup<'m> {
     example: String,
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
-    let data = current();
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
+    let data = &*cx.reference.advisories;
+    let table = &*cx.reference.releases;
     let on = analysis_date(mesh);
     let mut groups: BTreeMap<String, VersionGroup> = BTreeMap::new();
     for proxy in proxies(mesh) {
@@ -152,7 +154,14 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             ("are", "them")
         };
         let count = matches.len();
-        let advice = upgrade_advice(data, &group.version, &matches, &[Component::DataPlane], on);
+        let advice = upgrade_advice(
+            data,
+            table,
+            &group.version,
+            &matches,
+            &[Component::DataPlane],
+            on,
+        );
         let path: Vec<&str> = group.path.iter().map(String::as_str).collect();
         sink.report(
             group.resource,

@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_input::Value;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{control_planes, gateways, node_agents};
-use meshcheck_model::{Kind, Mesh};
 
-use super::common::describe_plane;
+use crate::facts::planes::describe_plane;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -41,7 +42,8 @@ fn status_number(status: &Value, field: &str) -> i64 {
     status.get(field).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let planes = control_planes(mesh);
     let gateways = gateways(mesh);
     let deployments = planes

@@ -1,3 +1,4 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::BTreeMap;
 
@@ -179,7 +180,8 @@ fn collect<'m>(mesh: &'m Mesh, components: &Components<'m>) -> BTreeMap<EventKey
     groups
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if mesh.count(Kind::Event) == 0 && mesh.count(Kind::EventsEvent) == 0 {
         return;
     }

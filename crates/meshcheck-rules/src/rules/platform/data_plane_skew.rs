@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{Proxy, Version};
-use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_plane, each_proxy_group_against_plane, report_proxy};
+use crate::facts::planes::{describe_plane, each_proxy_group_against_plane, report_proxy};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -37,7 +38,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let skew = |proxy: &Proxy, plane_version: &Version| {
         let version = proxy.version.as_ref()?;
         if version.is_prerelease() || plane_version.is_prerelease() {

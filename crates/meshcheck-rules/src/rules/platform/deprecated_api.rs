@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_model::inventory::{Version, control_planes};
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
 use crate::{Severity, Sink, declare_rule};
 
@@ -99,7 +100,8 @@ fn report_removed(sink: &mut Sink, resource: &Resource) {
     .severity(Severity::Error);
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for resource in mesh.of_kind(Kind::Other) {
         report_removed(sink, resource);
     }

@@ -1,10 +1,11 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{Proxy, control_planes, proxies};
-use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_plane, report_plane_image, report_proxy};
-use super::support::{Date, ReleaseTable, SupportStatus, analysis_date, releases};
+use crate::facts::planes::{describe_plane, report_plane_image, report_proxy};
+use crate::facts::releases::{Date, ReleaseTable, SupportStatus, analysis_date};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -66,8 +67,9 @@ fn status_text(
     ))
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
-    let table = releases();
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
+    let table = &*cx.reference.releases;
     let on = analysis_date(mesh);
     let planes = control_planes(mesh);
     for plane in &planes {

@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::gateways;
-use meshcheck_model::{Kind, Mesh};
 
-use super::availability::budget_problem;
+use crate::facts::availability::budget_problem;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in gateways(mesh) {
         if let Some((problem, budget)) = budget_problem(&gateway.workload, mesh) {
             let message = format!(

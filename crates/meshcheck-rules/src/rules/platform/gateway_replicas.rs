@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::gateways;
-use meshcheck_model::{Kind, Mesh};
 
-use super::availability::replica_problem_with_controller;
+use crate::facts::availability::replica_problem_with_controller;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -35,7 +36,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in gateways(mesh) {
         if let Some((controller, problem)) =
             replica_problem_with_controller(&gateway.workload, mesh)

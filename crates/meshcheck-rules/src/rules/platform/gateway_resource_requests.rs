@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::inventory::gateways;
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, str_field};
 
-use super::availability::requests_problem;
-use super::common::report_workload;
+use crate::facts::availability::requests_problem;
+use crate::facts::planes::report_workload;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -35,7 +36,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in gateways(mesh) {
         let workload = &gateway.workload;
         let proxy = workload

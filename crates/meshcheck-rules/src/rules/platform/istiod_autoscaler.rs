@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_plane, replicas_text};
+use crate::facts::planes::{describe_plane, replicas_text};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -33,7 +34,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for plane in control_planes(mesh) {
         let Some(controller) = plane.workload.controller else {
             continue;

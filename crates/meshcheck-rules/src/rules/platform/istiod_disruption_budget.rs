@@ -1,8 +1,9 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh};
 
-use super::availability::budget_problem;
-use super::common::describe_plane;
+use crate::facts::availability::budget_problem;
+use crate::facts::planes::describe_plane;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -44,7 +45,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for plane in control_planes(mesh) {
         if let Some((problem, budget)) = budget_problem(&plane.workload, mesh) {
             let message = format!("{}: {problem}", describe_plane(&plane));

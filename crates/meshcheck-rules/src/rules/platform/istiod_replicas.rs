@@ -1,8 +1,9 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh};
 
-use super::availability::replica_problem_with_controller;
-use super::common::describe_plane;
+use crate::facts::availability::replica_problem_with_controller;
+use crate::facts::planes::describe_plane;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -42,7 +43,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for plane in control_planes(mesh) {
         if let Some((controller, problem)) = replica_problem_with_controller(&plane.workload, mesh)
         {

@@ -1,8 +1,9 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh};
 
-use super::availability::requests_problem;
-use super::common::{describe_plane, report_workload};
+use crate::facts::availability::requests_problem;
+use crate::facts::planes::{describe_plane, report_workload};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -32,7 +33,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for plane in control_planes(mesh) {
         let Some((index, container)) = plane.discovery_container() else {
             continue;

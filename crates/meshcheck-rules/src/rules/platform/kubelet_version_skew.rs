@@ -1,7 +1,8 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{NodeInfo, kubernetes_version, nodes};
-use meshcheck_model::{Kind, Mesh};
 
 use crate::{Severity, Sink, declare_rule};
 
@@ -36,7 +37,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let Some(server) = kubernetes_version(mesh) else {
         return;
     };

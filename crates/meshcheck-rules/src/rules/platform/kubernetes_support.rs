@@ -1,8 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{control_planes, kubernetes_version, nodes};
-use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_plane, report_plane_image};
-use super::support::releases;
+use crate::facts::planes::{describe_plane, report_plane_image};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -36,7 +36,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // Without the API server's version, the newest kubelet stands in for it (kubelets are never
     // newer than a supported API server).
     let (kubernetes, source) = match kubernetes_version(mesh) {
@@ -53,7 +54,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
             None => return,
         },
     };
-    let table = releases();
+    let table = &*cx.reference.releases;
     for plane in control_planes(mesh) {
         let Some(version) = &plane.version else {
             continue;

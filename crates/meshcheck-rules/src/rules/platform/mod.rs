@@ -2,12 +2,8 @@
 //! deprecated APIs, Istio components' events and webhooks (MC1xx). The version advisory rules
 //! (MC29x, category Security) live here too: they read the same inventory and release data.
 
-pub mod advisories;
 mod advisory_control_plane;
 mod advisory_data_plane;
-pub(crate) mod availability;
-pub(crate) mod common;
-pub mod support;
 
 mod component_availability;
 mod component_events;

@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh};
 
-use super::common::report_plane_image;
+use crate::facts::planes::report_plane_image;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -33,7 +34,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let planes = control_planes(mesh);
     let mut revisions: Vec<(&str, String)> = planes
         .iter()

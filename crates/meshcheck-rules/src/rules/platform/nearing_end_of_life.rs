@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::common::{describe_plane, report_plane_image};
-use super::support::{SupportStatus, analysis_date, each_control_plane_status, releases};
+use crate::facts::planes::{describe_plane, report_plane_image};
+use crate::facts::releases::{SupportStatus, analysis_date, each_control_plane_status};
 use crate::{Severity, Sink, declare_rule};
 
 /// How far ahead an announced end of life is reported.
@@ -37,8 +38,9 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
-    let table = releases();
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
+    let table = &*cx.reference.releases;
     let on = analysis_date(mesh);
     each_control_plane_status(mesh, table, on, |plane, version, status| {
         let SupportStatus::Supported {

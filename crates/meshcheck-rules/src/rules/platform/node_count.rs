@@ -1,5 +1,6 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::nodes;
-use meshcheck_model::{Kind, Mesh};
 
 use crate::{Sink, declare_rule};
 
@@ -35,7 +36,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let all = nodes(mesh);
     let Some(first) = all.first() else {
         return;

@@ -1,7 +1,8 @@
+use crate::Context;
 use std::collections::BTreeSet;
 
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::nodes;
-use meshcheck_model::{Kind, Mesh};
 
 use crate::{Sink, declare_rule};
 
@@ -35,7 +36,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let schedulable: Vec<_> = nodes(mesh)
         .into_iter()
         .filter(|node| !node.unschedulable)

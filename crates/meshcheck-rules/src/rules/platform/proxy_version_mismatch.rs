@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{Proxy, Version};
-use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_plane, each_proxy_group_against_plane};
+use crate::facts::planes::{describe_plane, each_proxy_group_against_plane};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -35,7 +36,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mismatch = |proxy: &Proxy, plane_version: &Version| {
         if proxy.pinned_image {
             return None;

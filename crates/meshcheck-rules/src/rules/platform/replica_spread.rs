@@ -1,8 +1,9 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{control_planes, gateways};
-use meshcheck_model::{Kind, Mesh};
 
-use super::availability::spread_problem;
-use super::common::{describe_plane, report_workload};
+use crate::facts::availability::spread_problem;
+use crate::facts::planes::{describe_plane, report_workload};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let planes = control_planes(mesh);
     let gateways = gateways(mesh);
     let workloads = planes

@@ -1,3 +1,4 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,7 +8,7 @@ use meshcheck_model::inventory::{
 };
 use meshcheck_model::{Kind, Mesh};
 
-use super::common::{describe_plane, report_plane_image};
+use crate::facts::planes::{describe_plane, report_plane_image};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -53,7 +54,8 @@ fn revision_tags(mesh: &Mesh) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if mesh.count(Kind::Namespace) == 0 || mesh.count(Kind::Pod) == 0 {
         return;
     }

@@ -1,6 +1,7 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
 use crate::{Severity, Sink, declare_rule};
 
@@ -54,7 +55,8 @@ fn has_port(service: &Resource, port: i64) -> bool {
         .any(|entry| entry.get("port").and_then(Value::as_i64) == Some(port))
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for config in mesh.of_kind(Kind::ValidatingWebhookConfiguration) {
         if !is_istio_validator(config) {
             continue;

@@ -1,4 +1,5 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
 use crate::{Sink, declare_rule, registry};
 
@@ -32,7 +33,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gap in &mesh.cluster.collection_gaps {
         let group = gap
             .api_version

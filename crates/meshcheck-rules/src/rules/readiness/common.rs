@@ -8,7 +8,7 @@ use meshcheck_input::Value;
 use meshcheck_model::inventory::gateway_role;
 use meshcheck_model::{Mesh, Resource};
 
-use crate::rules::security::workloads::{control_plane_in_input, workloads};
+use crate::facts::workloads::{control_plane_in_input, workloads};
 
 /// Whether the input can answer mesh-wide questions: it is a collected cluster, or it carries
 /// the mesh configuration, or istiod runs in the root namespace. Only then does the absence of a

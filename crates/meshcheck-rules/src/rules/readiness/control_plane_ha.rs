@@ -1,8 +1,9 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh};
 
-use crate::rules::platform::availability::high_availability_problems;
-use crate::rules::platform::common::describe_plane;
+use crate::facts::availability::high_availability_problems;
+use crate::facts::planes::describe_plane;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -36,7 +37,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for plane in control_planes(mesh) {
         let Some(controller) = plane.workload.controller else {
             continue;

@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh, Resource};
+use crate::Context;
+use meshcheck_model::{Kind, Resource};
 
 use super::common::{application_namespaces, namespace_wide, whole_mesh};
-use crate::rules::security::authz::denies_by_default;
+use crate::facts::authz::denies_by_default;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -51,7 +52,8 @@ fn is_default_deny(policy: &Resource) -> bool {
     namespace_wide(policy) && denies_by_default(policy)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !whole_mesh(mesh) {
         return;
     }

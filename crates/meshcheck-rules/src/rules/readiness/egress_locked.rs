@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, str_field};
 
 use super::common::namespace_wide;
-use crate::rules::coverage::cluster_lists_every;
+use crate::facts::coverage::cluster_lists_every;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -38,7 +39,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let config = &mesh.mesh_config;
     // Without the mesh configuration, only a collected cluster with its control plane (and no
     // ConfigMap it failed to list) shows that Istio's default applies.

@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::{GatewayRole, gateways};
-use meshcheck_model::{Kind, Mesh};
 
-use crate::rules::platform::availability::{high_availability_problems, spread_problem};
+use crate::facts::availability::{high_availability_problems, spread_problem};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -35,7 +36,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for gateway in gateways(mesh) {
         if !matches!(gateway.role, GatewayRole::Ingress | GatewayRole::EastWest) {
             continue;

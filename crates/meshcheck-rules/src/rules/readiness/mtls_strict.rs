@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
 use super::common::{namespace_wide, whole_mesh};
-use crate::rules::security::mtls::{MtlsMode, policy_mode};
+use crate::facts::mtls::{MtlsMode, policy_mode};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -48,7 +49,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !whole_mesh(mesh) {
         return;
     }

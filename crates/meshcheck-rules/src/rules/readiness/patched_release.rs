@@ -1,11 +1,10 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::inventory::control_planes;
-use meshcheck_model::{Kind, Mesh};
 
-use crate::rules::platform::advisories::{
-    Component, affecting, as_of_note, current, upgrade_advice,
-};
-use crate::rules::platform::common::{describe_plane, report_plane_image};
-use crate::rules::platform::support::analysis_date;
+use crate::facts::advisories::{Component, affecting, as_of_note, upgrade_advice};
+use crate::facts::planes::{describe_plane, report_plane_image};
+use crate::facts::releases::analysis_date;
 use crate::{Sink, declare_rule};
 
 /// Bulletins at or above this CVSS score block going live (the advisory rules make them errors).
@@ -42,8 +41,10 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
-    let data = current();
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
+    let data = &*cx.reference.advisories;
+    let table = &*cx.reference.releases;
     let on = analysis_date(mesh);
     let components = [Component::ControlPlane, Component::DataPlane];
     for plane in control_planes(mesh) {
@@ -65,7 +66,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 "Known high-severity vulnerabilities: {} runs Istio {version}, affected by {} (CVSS 7 or more); {} ({})",
                 describe_plane(&plane),
                 ids.join(", "),
-                upgrade_advice(data, version, &blocking, &components, on),
+                upgrade_advice(data, table, version, &blocking, &components, on),
                 as_of_note(data)
             ),
         );

@@ -1,9 +1,8 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use crate::rules::platform::common::{describe_plane, report_plane_image};
-use crate::rules::platform::support::{
-    SupportStatus, analysis_date, each_control_plane_status, releases,
-};
+use crate::facts::planes::{describe_plane, report_plane_image};
+use crate::facts::releases::{SupportStatus, analysis_date, each_control_plane_status};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -36,8 +35,9 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
-    let table = releases();
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
+    let table = &*cx.reference.releases;
     let on = analysis_date(mesh);
     each_control_plane_status(mesh, table, on, |plane, version, status| {
         let SupportStatus::EndOfLife { since } = status else {

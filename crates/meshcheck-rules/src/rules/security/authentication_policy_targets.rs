@@ -1,10 +1,11 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::selector::value_text;
 use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
 
-use super::authz::Scope;
-use super::workloads::WorkloadIndex;
+use crate::facts::authz::Scope;
+use crate::facts::workloads::WorkloadIndex;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -109,7 +110,8 @@ fn check_target_refs(mesh: &Mesh, policy: &Resource, sink: &mut Sink) {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let index = WorkloadIndex::new(mesh);
     for kind in [Kind::PeerAuthentication, Kind::RequestAuthentication] {
         for policy in mesh.of_kind(kind) {

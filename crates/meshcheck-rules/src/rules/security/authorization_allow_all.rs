@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::authz::{Action, Scope, matches_everything, rules, scope_reaches_ingress};
+use crate::facts::authz::{Action, Scope, matches_everything, rules, scope_reaches_ingress};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -45,7 +46,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         if Action::of(policy) != Action::Allow {
             continue;

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::authz::{Action, rule_fields, rules};
+use crate::facts::authz::{Action, rule_fields, rules};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -46,7 +47,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         if Action::of(policy) != Action::Allow {
             continue;

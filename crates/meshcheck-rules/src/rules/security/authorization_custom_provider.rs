@@ -1,9 +1,10 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::BTreeSet;
 
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::authz::Action;
+use crate::facts::authz::Action;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let config = &mesh.mesh_config;
     let mut defined: BTreeSet<&str> = BTreeSet::new();
     for value in std::iter::once(&config.value).chain(config.revisions.values()) {

@@ -1,3 +1,4 @@
+use crate::Context;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -5,10 +6,10 @@ use std::collections::BTreeMap;
 use meshcheck_input::Map;
 use meshcheck_model::selector::{matches_labels, value_str};
 
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
-use super::authz::{Action, Scope, denies_by_default, matches_everything, rules};
-use super::workloads::{Workload, control_plane_in_input, workloads};
+use crate::facts::authz::{Action, Scope, denies_by_default, matches_everything, rules};
+use crate::facts::workloads::{Workload, control_plane_in_input, workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -71,7 +72,8 @@ fn is_gateway(workload: &Workload) -> bool {
 /// (namespace, label key, label value).
 type LabelKey<'a> = (&'a str, &'a str, Cow<'a, str>);
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let policies: Vec<&Resource> = mesh.of_kind(Kind::AuthorizationPolicy).collect();
     if policies.is_empty() && !control_plane_in_input(mesh) {
         return;

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::authz::{rule_fields, rules};
+use crate::facts::authz::{rule_fields, rules};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -39,7 +40,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         for (index, rule) in rules(policy).enumerate() {
             for field in rule_fields(rule, index) {

@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 
-use super::authz::{RuleField, Scope, fields_with_values, is_ingress_gateway_labels};
-use super::workloads::service_selector;
+use crate::facts::authz::{RuleField, Scope, fields_with_values, is_ingress_gateway_labels};
+use crate::facts::workloads::service_selector;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -85,7 +86,8 @@ fn rewriting_services<'a>(mesh: &'a Mesh, scope: &Scope) -> Vec<&'a Resource> {
         .collect()
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         let fields = fields_with_values(policy, is_peer_address);
         let Some(field) = fields.first() else {

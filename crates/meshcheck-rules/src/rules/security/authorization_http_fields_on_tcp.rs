@@ -1,11 +1,12 @@
+use crate::Context;
 use std::collections::{HashMap, HashSet};
 
 use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Protocol, Resource, items, str_field};
 
-use super::authz::{Action, RuleField, Scope, fields_with_values};
-use super::workloads::{WorkloadIndex, service_selector, services_by_namespace};
+use crate::facts::authz::{Action, RuleField, Scope, fields_with_values};
+use crate::facts::workloads::{WorkloadIndex, service_selector, services_by_namespace};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -108,7 +109,8 @@ fn fronting_services<'a>(
         .collect()
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let services = services_by_namespace(mesh);
     // A policy can only be reported where some Service serves a TCP port: skip the others
     // before resolving what they select.

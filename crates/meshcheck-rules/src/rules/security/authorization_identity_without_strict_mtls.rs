@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::{Kind, Mesh, Resource};
 
-use super::authz::{Action, RuleField, Scope, fields_with_values};
-use super::mtls::{Effective, MtlsMode, PeerAuthentications};
-use super::workloads::WorkloadIndex;
+use crate::facts::authz::{Action, RuleField, Scope, fields_with_values};
+use crate::facts::mtls::{Effective, MtlsMode, PeerAuthentications};
+use crate::facts::workloads::WorkloadIndex;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -118,7 +119,8 @@ fn weak_targets<'a>(
     Some(weak)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let policies = PeerAuthentications::new(mesh);
     let index = WorkloadIndex::new(mesh);
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::authz::{Action, rule_fields, rules};
+use crate::facts::authz::{Action, rule_fields, rules};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -57,7 +58,8 @@ fn never_matches(field: &str, value: &str) -> Option<&'static str> {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         let action = Action::of(policy);
         if matches!(action, Action::Audit) {

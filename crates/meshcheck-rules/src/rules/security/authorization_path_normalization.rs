@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::{Kind, Mesh};
 
-use super::authz::{Action, rule_fields, rules};
+use crate::facts::authz::{Action, rule_fields, rules};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -66,7 +67,8 @@ fn normalization(mesh: &Mesh) -> &'static str {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !mesh.mesh_config.explicit {
         return;
     }

@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, items, strings};
+use meshcheck_model::{Kind, items, strings};
 
-use super::authz::{Action, rules};
+use crate::facts::authz::{Action, rules};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -81,7 +82,8 @@ fn has_values(value: &Value) -> bool {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::AuthorizationPolicy) {
         if Action::of(policy) != Action::Allow {
             continue;

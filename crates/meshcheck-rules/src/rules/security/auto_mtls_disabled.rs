@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Kind;
 
-use super::destination_tls::{TlsMode, tls_settings};
-use crate::rules::ingress_egress::util::report_mesh_config_setting;
+use crate::facts::destination_tls::{TlsMode, tls_settings};
+use crate::facts::mesh_config::report_mesh_config_setting;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -39,7 +40,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !mesh.mesh_config.explicit {
         return;
     }

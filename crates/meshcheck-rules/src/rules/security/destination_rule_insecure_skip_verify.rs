@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, str_field};
 
-use super::destination_tls::{TlsMode, tls_settings};
+use crate::facts::destination_tls::{TlsMode, tls_settings};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -43,7 +44,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for rule in mesh.of_kind(Kind::DestinationRule) {
         let host = str_field(rule.spec(), "host").unwrap_or_default();
         for setting in tls_settings(rule) {

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::destination_tls::{TlsMode, each_mesh_tls_setting};
+use crate::facts::destination_tls::{TlsMode, each_mesh_tls_setting};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -47,7 +48,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let disables = |mode| mode == Some(TlsMode::Disable);
     each_mesh_tls_setting(mesh, disables, |found| {
         let consequence = found.consequence(

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::destination_tls::{TlsMode, each_mesh_tls_setting};
+use crate::facts::destination_tls::{TlsMode, each_mesh_tls_setting};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -49,7 +50,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let originates = |mode| matches!(mode, Some(TlsMode::Simple | TlsMode::Mutual));
     each_mesh_tls_setting(mesh, originates, |found| {
         let mode = found.setting.mode.map(TlsMode::as_str).unwrap_or_default();

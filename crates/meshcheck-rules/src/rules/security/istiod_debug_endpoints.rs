@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field, strings};
+use meshcheck_model::{Kind, items, str_field, strings};
 
 use crate::{Sink, declare_rule};
 
@@ -41,7 +42,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for deployment in mesh.of_kind(Kind::Deployment) {
         if deployment.label("app") != Some("istiod") {
             continue;

@@ -1,4 +1,5 @@
-use meshcheck_model::{Kind, Mesh, str_field};
+use crate::Context;
+use meshcheck_model::{Kind, str_field};
 
 use super::jwt_rules::jwt_rules;
 use crate::{Severity, Sink, declare_rule};
@@ -61,7 +62,8 @@ fn cluster_local(host: &str) -> bool {
         || host.ends_with(".cluster.local")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::RequestAuthentication) {
         for (index, rule) in jwt_rules(policy) {
             let jwks_uri = str_field(rule, "jwksUri").filter(|uri| !uri.is_empty());

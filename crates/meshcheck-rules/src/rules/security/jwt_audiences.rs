@@ -1,4 +1,5 @@
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use crate::Context;
+use meshcheck_model::{Kind, items, str_field};
 
 use super::jwt_rules::jwt_rules;
 use crate::{Sink, declare_rule};
@@ -38,7 +39,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for policy in mesh.of_kind(Kind::RequestAuthentication) {
         for (index, rule) in jwt_rules(policy) {
             if items(rule.get("audiences")).next().is_some() {

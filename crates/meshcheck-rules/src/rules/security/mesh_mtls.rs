@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::BTreeSet;
 
 use meshcheck_model::{Kind, Mesh};
 
-use super::mtls::{MtlsMode, PeerAuthentications, policy_mode};
-use super::workloads::workloads;
+use crate::facts::mtls::{MtlsMode, PeerAuthentications, policy_mode};
+use crate::facts::workloads::workloads;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -63,7 +64,8 @@ fn mesh_namespaces(mesh: &Mesh) -> BTreeSet<String> {
         .collect()
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let policies = PeerAuthentications::new(mesh);
     if !policies.mesh_level_known {
         return;

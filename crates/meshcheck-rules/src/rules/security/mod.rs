@@ -30,11 +30,7 @@ mod self_signed_root_ca;
 mod traffic_capture_bypass;
 mod workload_outside_mesh;
 
-pub(crate) mod authz;
-pub(crate) mod destination_tls;
 mod jwt_rules;
-pub(crate) mod mtls;
-pub(crate) mod workloads;
 
 /// This family's rules, in code order.
 pub static RULES: &[&crate::Rule] = &[

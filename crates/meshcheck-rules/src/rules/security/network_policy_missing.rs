@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::BTreeSet;
 
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Kind;
 
-use super::workloads::workloads;
-use crate::rules::coverage::cluster_lists_every;
+use crate::facts::coverage::cluster_lists_every;
+use crate::facts::workloads::workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -47,7 +48,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !cluster_lists_every(mesh, Kind::NetworkPolicy) {
         return;
     }

@@ -1,11 +1,12 @@
+use crate::Context;
 use std::collections::{BTreeMap, BTreeSet};
 
 use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, items};
+use meshcheck_model::{Kind, items};
 
-use super::mtls::match_labels;
-use super::workloads::{WorkloadIndex, service_selector};
+use crate::facts::mtls::match_labels;
+use crate::facts::workloads::{WorkloadIndex, service_selector};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -50,7 +51,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let index = WorkloadIndex::new(mesh);
     for policy in mesh.of_kind(Kind::PeerAuthentication) {
         let Some(ports) = policy

@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
-use super::mtls::{Effective, MtlsMode, PeerAuthentications, match_labels, policy_mode};
+use crate::facts::mtls::{Effective, MtlsMode, PeerAuthentications, match_labels, policy_mode};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -62,7 +63,8 @@ fn severity(mode: MtlsMode) -> Severity {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let policies = PeerAuthentications::new(mesh);
     for policy in mesh.of_kind(Kind::PeerAuthentication) {
         if policies

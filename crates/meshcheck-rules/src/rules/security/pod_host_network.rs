@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use super::workloads::{inject_override, namespace_injected, workloads};
+use crate::facts::workloads::{inject_override, namespace_injected, workloads};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -44,7 +45,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let root = mesh.root_namespace();
     let mut candidates = workloads(mesh);
     // Pods of controllers in the input show whether a sidecar was added by hand.
@@ -56,7 +58,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
                 .iter()
                 .any(|workload| std::ptr::eq(workload.resource, pod))
         {
-            let workload = super::workloads::pod_workload(pod);
+            let workload = crate::facts::workloads::pod_workload(pod);
             if workload.container("istio-proxy").is_some() {
                 candidates.push(workload);
             }

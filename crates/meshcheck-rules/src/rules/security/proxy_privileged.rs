@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Container, Kind, Mesh, PodTemplate, items};
+use meshcheck_model::{Container, Kind, PodTemplate, items};
 
-use super::workloads::{Workload, running_workloads};
+use crate::facts::workloads::{Workload, running_workloads};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -94,7 +95,8 @@ fn problems(workload: &Workload, container: &Container, proxy: bool) -> (Vec<Str
     (found, severity)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for workload in running_workloads(mesh) {
         for (name, proxy) in [("istio-proxy", true), ("istio-init", false)] {
             let Some(container) = workload.container(name) else {

@@ -1,7 +1,8 @@
-use meshcheck_model::{Kind, Mesh, Resource, items};
+use crate::Context;
+use meshcheck_model::{Kind, Resource, items};
 
-use super::authz::{Action, Scope, rule_fields, rules};
-use super::workloads::WorkloadIndex;
+use crate::facts::authz::{Action, Scope, rule_fields, rules};
+use crate::facts::workloads::WorkloadIndex;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -71,7 +72,8 @@ fn requires_token(policy: &Resource) -> bool {
     })
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let enforcing: Vec<Scope> = mesh
         .of_kind(Kind::AuthorizationPolicy)
         .filter(|policy| requires_token(policy))

@@ -1,6 +1,7 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
-use crate::rules::coverage::cluster_lists_every;
+use crate::facts::coverage::cluster_lists_every;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -41,7 +42,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     if !cluster_lists_every(mesh, Kind::Secret) {
         return;
     }

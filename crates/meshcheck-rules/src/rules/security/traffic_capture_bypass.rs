@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::BTreeSet;
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource, items};
+use meshcheck_model::{Kind, Resource, items};
 
-use super::workloads::{Workload, service_selector, services_by_namespace, workloads};
+use crate::facts::workloads::{Workload, service_selector, services_by_namespace, workloads};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -90,7 +91,8 @@ fn list(value: &str) -> Vec<&str> {
         .collect()
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let services = services_by_namespace(mesh);
     for workload in workloads(mesh) {
         if !workload.in_mesh(mesh) {

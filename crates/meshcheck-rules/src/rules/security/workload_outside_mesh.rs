@@ -1,7 +1,8 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh};
 
-use super::workloads::{inject_override, namespace_injected, workloads};
+use crate::facts::workloads::{inject_override, namespace_injected, workloads};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -53,7 +54,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let root = mesh.root_namespace();
     for workload in workloads(mesh) {
         let namespace = workload.namespace();

@@ -1,5 +1,6 @@
+use crate::Context;
+use meshcheck_model::Kind;
 use meshcheck_model::selector::value_text;
-use meshcheck_model::{Kind, Mesh};
 
 use super::{catalog, values};
 use crate::{Sink, declare_rule};
@@ -52,7 +53,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for kind in [Kind::Namespace, Kind::Service, Kind::Pod, Kind::Deployment] {
         for resource in mesh.of_kind(kind) {
             for (name, value) in resource.annotations() {

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use meshcheck_input::Value;
 use regex::Regex;
 
-use crate::rules::application::duration::signed_seconds;
+use crate::facts::duration::signed_seconds;
 
 /// Checks `value` for annotation `name`; `Err` holds the problem. Annotations without a known
 /// format are accepted.

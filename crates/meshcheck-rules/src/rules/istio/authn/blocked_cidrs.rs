@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -41,7 +42,8 @@ declare_rule! {
 /// How many policy names a message lists before summarising.
 const SHOWN: usize = 5;
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let policies: Vec<String> = mesh
         .of_kind(Kind::RequestAuthentication)
         .map(|policy| format!("{}/{}", policy.namespace, policy.name()))

@@ -1,3 +1,4 @@
+use crate::Context;
 use std::collections::HashSet;
 
 use meshcheck_input::{Map, Value};
@@ -89,7 +90,8 @@ impl Namespaces<'_> {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let root = mesh.root_namespace();
     let all: Vec<&str> = mesh.of_kind(Kind::Namespace).map(Resource::name).collect();
     let namespaces = Namespaces {

@@ -1,7 +1,8 @@
+use crate::Context;
 use std::collections::HashSet;
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -102,7 +103,8 @@ fn conditions(resource: &Resource) -> Vec<(Vec<String>, &Value)> {
     found
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for kind in KINDS {
         let negative = negative_types(kind);
         for resource in mesh.of_kind(kind) {

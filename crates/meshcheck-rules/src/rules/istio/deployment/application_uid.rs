@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, PodTemplate, Resource};
+use meshcheck_model::{Kind, PodTemplate, Resource};
 
 use crate::{Sink, declare_rule};
 
@@ -77,7 +78,8 @@ fn offending_path(pod: &PodTemplate) -> Option<Vec<String>> {
         })
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for (kind, prefix) in [
         (Kind::Pod, &["spec"][..]),
         (Kind::Deployment, &["spec", "template", "spec"][..]),

@@ -1,3 +1,4 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::BTreeMap;
 
@@ -81,7 +82,8 @@ fn port_number(port: &Value) -> i64 {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let empty = Map::new();
     for deployment in mesh.of_kind(Kind::Deployment) {
         if deployment.label("gateway.istio.io/managed") == Some("istio.io-mesh-controller")

@@ -1,6 +1,7 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, str_field};
+use meshcheck_model::{Kind, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -68,7 +69,8 @@ fn positive_percent(value: &Value) -> bool {
             .is_some_and(|percent| percent > 0.0)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for service in mesh.of_kind(Kind::VirtualService) {
         let routes = service.spec().get("http").and_then(Value::as_array);
         // One finding per VirtualService: the first route that uses the field points at it.

@@ -1,6 +1,7 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, Resource, str_field};
+use meshcheck_model::{Kind, Resource, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -71,7 +72,8 @@ fn unverified(tls: &Value, has_workload_selector: bool) -> bool {
     !(verified_by_ca || verified_by_secret)
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for rule in mesh.of_kind(Kind::DestinationRule) {
         check_rule(rule, sink);
     }

@@ -1,3 +1,4 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::{HashMap, HashSet};
 
@@ -105,7 +106,8 @@ fn any_pod_selected(mesh: &Mesh, nodes: &HashMap<&str, &Resource>, selector: &Ma
     })
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let nodes: HashMap<&str, &Resource> = mesh
         .of_kind(Kind::Node)
         .map(|node| (node.name(), node))

@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::HashSet;
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
 use crate::{Sink, declare_rule};
 
@@ -134,7 +135,8 @@ impl FilterReport<'_> {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // Names of patches pinned to a proxy version, over all filters seen so far.
     let mut versioned_names: HashSet<String> = HashSet::new();
     for filter in mesh.of_kind(Kind::EnvoyFilter) {

@@ -1,8 +1,9 @@
+use crate::Context;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
 use super::webhook_url::hostname;
 use crate::{Sink, declare_rule};
@@ -93,7 +94,8 @@ fn check_webhooks(config: &Resource, sink: &mut Sink) {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for config in mesh.of_kind(Kind::ValidatingWebhookConfiguration) {
         let name = config.name();
         if !name.is_empty()

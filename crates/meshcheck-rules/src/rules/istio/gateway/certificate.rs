@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::HashMap;
 
 use meshcheck_input::{Map, Value};
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
-use super::workload::gateway_selector;
+use crate::facts::gateways::gateway_selector;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -83,7 +84,8 @@ fn selector_included(inner: &Map, outer: &Map) -> bool {
         .all(|(key, value)| outer.get(key) == Some(value))
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let gateways: Vec<&Resource> = mesh.of_kind(Kind::Gateway).collect();
     // certificate → (gateway index, server index), in input order.
     let mut by_certificate: HashMap<CertificateKey, Vec<(usize, usize)>> = HashMap::new();

@@ -1,10 +1,11 @@
+use crate::Context;
 use std::collections::{BTreeMap, HashMap};
 
 use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+use meshcheck_model::{Kind, Resource, items, str_field, strings};
 
-use super::workload::{Workloads, first_key, gateway_selector, selector_string};
+use crate::facts::gateways::{Workloads, first_key, gateway_selector, selector_string};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -85,7 +86,8 @@ fn share_a_pod(workloads: &Workloads, a: &Map, b: &Map) -> bool {
         .any(|pod| matches_labels(wide, pod.labels))
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let workloads = Workloads::new(mesh);
     let gateways: Vec<GatewayInfo> = mesh
         .of_kind(Kind::Gateway)

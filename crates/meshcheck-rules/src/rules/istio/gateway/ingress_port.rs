@@ -1,10 +1,11 @@
+use crate::Context;
 use std::collections::{HashMap, HashSet};
 
 use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::workload::{Workloads, gateway_selector, report_no_workload, selector_string};
+use crate::facts::gateways::{Workloads, gateway_selector, report_no_workload, selector_string};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -82,7 +83,8 @@ fn selects(spec: &Value, labels: &Map) -> bool {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let workloads = Workloads::new(mesh);
     let default_service = workloads
         .default_ingress

@@ -4,7 +4,6 @@ mod certificate;
 mod conflicting;
 mod ingress_port;
 mod secret;
-pub(crate) mod workload;
 
 pub static RULES: &[&crate::Rule] = &[
     &ingress_port::GATEWAY_INGRESS_PORT,

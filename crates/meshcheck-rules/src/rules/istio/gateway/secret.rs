@@ -1,11 +1,12 @@
+use crate::Context;
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use meshcheck_input::Value;
-use meshcheck_model::{InputSource, Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{InputSource, Kind, Resource, items, str_field};
 
-use super::workload::{Workloads, gateway_selector, report_no_workload, selector_string};
+use crate::facts::gateways::{Workloads, gateway_selector, report_no_workload, selector_string};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -188,7 +189,8 @@ fn certificate_problem(pem: &[u8]) -> Option<String> {
     None
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let workloads = Workloads::new(mesh);
     for gateway in mesh.of_kind(Kind::Gateway) {
         let selector = gateway_selector(gateway);

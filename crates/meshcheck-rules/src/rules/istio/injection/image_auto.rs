@@ -1,6 +1,7 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
 use crate::rules::istio::webhook::selector::{labels_of, selector_matches};
 use crate::{Sink, declare_rule};
@@ -54,7 +55,8 @@ fn auto_image_container(resource: &Resource) -> Option<usize> {
         .position(|container| container.name == "istio-proxy" && container.image == "auto")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let webhooks: Vec<&Value> = mesh
         .of_kind(Kind::MutatingWebhookConfiguration)
         .flat_map(|config| items(config.value().get("webhooks")))

@@ -1,6 +1,7 @@
+use crate::Context;
 use std::collections::HashMap;
 
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Kind;
 
 use super::config::{enables_namespaces_by_default, injector_config_map_name};
 use crate::{Sink, declare_rule};
@@ -46,7 +47,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // First injector ConfigMap of each name (in any namespace) -> enableNamespacesByDefault.
     let mut injector_defaults: HashMap<&str, bool> = HashMap::new();
     for config_map in mesh.of_kind(Kind::ConfigMap) {

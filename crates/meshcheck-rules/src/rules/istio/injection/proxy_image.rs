@@ -1,3 +1,4 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
@@ -121,7 +122,8 @@ impl<'a> VariantResolver<'a> {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mut images: HashMap<&str, String> = HashMap::new();
     for config_map in mesh.of_kind(Kind::ConfigMap) {
         if config_map.name().starts_with("istio-sidecar-injector") {

@@ -1,4 +1,5 @@
-use meshcheck_model::{Kind, Mesh};
+use crate::Context;
+use meshcheck_model::Kind;
 
 use crate::{Sink, declare_rule};
 
@@ -100,7 +101,8 @@ impl std::fmt::Display for Version {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for crd in mesh.of_kind(Kind::CustomResourceDefinition) {
         let Some((_, minimum)) = MINIMUM_VERSIONS
             .iter()

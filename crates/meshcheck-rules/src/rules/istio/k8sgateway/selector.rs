@@ -1,8 +1,9 @@
+use crate::Context;
 use std::collections::HashMap;
 
 use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
 use crate::{Sink, declare_rule};
 
@@ -66,7 +67,8 @@ const POLICY_KINDS: [Kind; 4] = [
     Kind::WasmPlugin,
 ];
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // Namespace → pods of Kubernetes Gateways.
     let mut gateway_pods: HashMap<&str, Vec<&Resource>> = HashMap::new();
     for pod in mesh.of_kind(Kind::Pod) {

@@ -1,4 +1,5 @@
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use crate::Context;
+use meshcheck_model::{Kind, items, str_field};
 
 use crate::rules::istio::annotations::catalog::{self, FeatureStatus};
 use crate::{Sink, declare_rule};
@@ -52,7 +53,8 @@ fn set_by_cni(name: &str) -> bool {
     )
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for kind in [Kind::Namespace, Kind::Service, Kind::Pod, Kind::Deployment] {
         for resource in mesh.of_kind(kind) {
             let cni_pod = kind == Kind::Pod

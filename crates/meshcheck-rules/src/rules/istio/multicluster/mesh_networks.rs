@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::HashSet;
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
 use crate::{ResourceRef, Sink, SourceLocation, declare_rule, istio_messages};
 
@@ -49,7 +50,8 @@ declare_rule! {
 /// Registries Istio always knows.
 const BUILT_IN: [&str; 3] = ["Mock", "Kubernetes", "External"];
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let Some(networks) = &mesh.mesh_networks else {
         return;
     };

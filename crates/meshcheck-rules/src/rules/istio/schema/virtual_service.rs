@@ -1,4 +1,5 @@
-use meshcheck_model::{Kind, Mesh, Resource};
+use crate::Context;
+use meshcheck_model::{Kind, Resource};
 
 use super::vs_matches::{PrefixMatch, overlapping_prefixes, unreachable_rules};
 use super::vs_structure::validate_structure;
@@ -50,7 +51,8 @@ declare_rule! {
 
 pub(super) const MESH_GATEWAY: &str = "mesh";
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for vs in mesh.of_kind(Kind::VirtualService) {
         let mut report = Report { sink, vs };
         validate_structure(&mut report);

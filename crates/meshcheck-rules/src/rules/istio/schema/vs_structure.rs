@@ -1,7 +1,7 @@
 //! Structural validation of a VirtualService that the CRD schema cannot express (IST0106).
 
 use super::virtual_service::MESH_GATEWAY;
-use crate::rules::istio::virtualservice::util::is_claim_key;
+use crate::facts::virtual_services::is_claim_key;
 use meshcheck_model::ValueAt;
 use meshcheck_model::hosts::hosts_intersect;
 

@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Protocol, str_field};
+use meshcheck_model::{Kind, Protocol, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -51,7 +52,8 @@ fn is_istio_control_plane(labels: &meshcheck_input::Map) -> bool {
     labels.contains_key("istio") || labels.get("release").and_then(Value::as_str) == Some("istio")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for service in mesh.of_kind(Kind::Service) {
         if is_istio_control_plane(service.labels()) {
             continue;

@@ -1,3 +1,4 @@
+use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
@@ -57,7 +58,8 @@ fn proxy_metadata_true(mesh: &Mesh, key: &str) -> bool {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let auto_allocated = proxy_metadata_true(mesh, "ISTIO_META_DNS_CAPTURE")
         && (proxy_metadata_true(mesh, "ISTIO_META_DNS_AUTO_ALLOCATE")
             || proxy_metadata_true(mesh, "PILOT_ENABLE_IP_AUTOALLOCATE"));

@@ -1,7 +1,8 @@
+use crate::Context;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+use meshcheck_model::{Kind, Resource, items, str_field, strings};
 
 use crate::{Sink, declare_rule};
 
@@ -51,7 +52,8 @@ fn scopes(entry: &Resource) -> BTreeSet<String> {
         .collect()
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let entries: Vec<&Resource> = mesh.of_kind(Kind::ServiceEntry).collect();
     let mut index: HashMap<Key, Vec<(&str, usize)>> = HashMap::new();
     for (position, entry) in entries.iter().enumerate() {

@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::{BTreeMap, HashSet};
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
-use crate::rules::istio::gateway::workload::{Workloads, first_key, selector_string};
+use crate::facts::gateways::{Workloads, first_key, selector_string};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -60,7 +61,8 @@ fn names(sidecars: &[&Resource]) -> String {
     names.join(", ")
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let workloads = Workloads::new(mesh);
     // (namespace, pod name) → Sidecars selecting the pod, in a stable order.
     let mut pods: BTreeMap<(&str, &str), SelectedPod> = BTreeMap::new();

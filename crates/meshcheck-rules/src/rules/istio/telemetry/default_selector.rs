@@ -1,6 +1,7 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
 use super::sorted_names;
 use crate::{Sink, declare_rule};
@@ -45,7 +46,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mut namespace_wide: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
     for telemetry in mesh.of_kind(Kind::Telemetry) {
         // An explicit (even empty) selector counts as a selector.

@@ -1,6 +1,7 @@
+use crate::Context;
 use std::collections::HashSet;
 
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
 use crate::{Sink, declare_rule};
 
@@ -45,7 +46,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let lightstep: HashSet<&str> = items(mesh.mesh_config.at("/extensionProviders"))
         .filter(|provider| {
             provider

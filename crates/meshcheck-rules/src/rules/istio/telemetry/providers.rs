@@ -1,5 +1,6 @@
+use crate::Context;
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, items};
+use meshcheck_model::{Kind, items};
 
 use crate::{Sink, declare_rule};
 
@@ -47,7 +48,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let has_default = mesh
         .mesh_config
         .at("/defaultProviders/accessLogging")

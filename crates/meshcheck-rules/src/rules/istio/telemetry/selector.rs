@@ -1,10 +1,11 @@
+use crate::Context;
 use std::collections::BTreeMap;
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource};
+use meshcheck_model::{Kind, Resource};
 
 use super::sorted_names;
-use crate::rules::istio::gateway::workload::{Workloads, first_key, selector_string};
+use crate::facts::gateways::{Workloads, first_key, selector_string};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -49,7 +50,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let workloads = Workloads::new(mesh);
     // (namespace, pod name) → Telemetries selecting the pod.
     let mut pods: BTreeMap<(&str, &str), Vec<&Resource>> = BTreeMap::new();

@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use meshcheck_model::hosts::{hosts_intersect, to_fqdn};
-use meshcheck_model::{Kind, Mesh, Resource, strings};
+use meshcheck_model::{Kind, Resource, strings};
 
-use super::util::{applies_to_mesh, full_name};
+use crate::facts::virtual_services::{applies_to_mesh, full_name};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -60,7 +61,8 @@ fn scopes(vs: &Resource) -> Vec<String> {
     scopes
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // (scope, fqdn) → VirtualServices, in input order; sorted keys keep reports stable.
     let mut by_host: BTreeMap<(String, String), Vec<&Resource>> = BTreeMap::new();
     for vs in mesh.of_kind(Kind::VirtualService) {

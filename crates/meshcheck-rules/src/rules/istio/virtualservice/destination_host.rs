@@ -1,9 +1,10 @@
+use crate::Context;
 use std::collections::HashMap;
 
 use meshcheck_model::hosts::{CLUSTER_DOMAIN, HostPort};
-use meshcheck_model::{Kind, Mesh, Resource, strings};
+use meshcheck_model::{Kind, Resource, strings};
 
-use super::util::{
+use crate::facts::virtual_services::{
     Destination, DestinationKind, as_path, full_name, gateways, mirror_destinations,
     route_destinations,
 };
@@ -56,7 +57,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // Destination host (as written) → VirtualServices that route to it by subset while also
     // defining it as one of their hosts (one entry per such destination and host).
     let mut subset_routes: HashMap<&str, Vec<(String, &str)>> = HashMap::new();

@@ -1,8 +1,11 @@
+use crate::Context;
 use rustc_hash::FxHashSet;
 
-use meshcheck_model::{Kind, Mesh, items, str_field};
+use meshcheck_model::{Kind, items, str_field};
 
-use super::util::{as_path, mirror_destinations, resource_name_from_host, route_destinations};
+use crate::facts::virtual_services::{
+    as_path, mirror_destinations, resource_name_from_host, route_destinations,
+};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -42,7 +45,8 @@ declare_rule! {
     }
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // (namespace, name, subset) for every subset a DestinationRule defines.
     let mut defined: FxHashSet<(&str, &str, &str)> = FxHashSet::default();
     for rule in mesh.of_kind(Kind::DestinationRule) {

@@ -1,7 +1,8 @@
+use crate::Context;
 use meshcheck_model::hosts::hosts_intersect;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
+use meshcheck_model::{Kind, Resource, items, str_field, strings};
 
-use super::util::{MESH_GATEWAY, full_name, gateways, short_or_full_name};
+use crate::facts::virtual_services::{MESH_GATEWAY, full_name, gateways, short_or_full_name};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -96,7 +97,8 @@ fn kubernetes_gateway_serves(gateway: &Resource, vs_hosts: &[&str]) -> bool {
         .any(|hostname| vs_hosts.iter().any(|host| hosts_intersect(hostname, host)))
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     for vs in mesh.of_kind(Kind::VirtualService) {
         let vs_hosts = strings(vs.spec().get("hosts"));
         for (index, reference) in gateways(vs).into_iter().enumerate() {

@@ -1,11 +1,14 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::HashMap;
 
 use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::matches_labels;
-use meshcheck_model::{Kind, Mesh, Resource, items};
+use meshcheck_model::{Kind, Resource, items};
 
-use super::util::{MESH_GATEWAY, full_name, gateways, is_claim_key, short_or_full_name};
+use crate::facts::virtual_services::{
+    MESH_GATEWAY, full_name, gateways, is_claim_key, short_or_full_name,
+};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -72,7 +75,8 @@ fn claim_key(vs: &Resource) -> Option<&str> {
 
 static EMPTY: std::sync::LazyLock<Map> = std::sync::LazyLock::new(Map::new);
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     // Namespace → the matchLabels selectors of its RequestAuthentications (empty selects all).
     let mut selectors: HashMap<&str, Vec<&Map>> = HashMap::new();
     for policy in mesh.of_kind(Kind::RequestAuthentication) {
@@ -143,7 +147,7 @@ fn check(mesh: &Mesh, sink: &mut Sink) {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::istio::virtualservice::util::is_claim_key;
+    use crate::facts::virtual_services::is_claim_key;
 
     #[test]
     fn claim_keys() {

@@ -5,7 +5,6 @@ mod destination_host;
 mod destination_subset;
 mod gateway_ref;
 mod jwt_claim_route;
-pub(crate) mod util;
 
 pub static RULES: &[&crate::Rule] = &[
     &conflicting_mesh_hosts::CONFLICTING_MESH_GATEWAY_HOSTS,

@@ -1,8 +1,9 @@
+use crate::Context;
 use meshcheck_model::ValueAt;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use meshcheck_input::Value;
-use meshcheck_model::{Kind, Mesh, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
 use super::selector::{Labels, selector_matches};
 use crate::{Sink, declare_rule};
@@ -106,7 +107,8 @@ struct Webhook<'a> {
     spec: &'a Value,
 }
 
-fn check(mesh: &Mesh, sink: &mut Sink) {
+fn check(cx: &Context, sink: &mut Sink) {
+    let mesh = cx.mesh;
     let mut webhooks: Vec<Webhook> = Vec::new();
     let mut all_revisions = BTreeSet::new();
     for config in mesh.of_kind(Kind::MutatingWebhookConfiguration) {

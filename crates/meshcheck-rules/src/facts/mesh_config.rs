@@ -7,8 +7,8 @@ use meshcheck_model::ValueAt;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, ResourceId, items, str_field, strings};
 
-use crate::rules::istio::virtualservice::util::{gateways, short_or_full_name};
-use crate::rules::security::workloads::workloads;
+use crate::facts::virtual_services::{gateways, short_or_full_name};
+use crate::facts::workloads::workloads;
 use crate::{Finding, ResourceRef, Sink, SourceLocation};
 
 /// One server of an Istio Gateway.
@@ -185,7 +185,7 @@ fn find_egress_gateways(mesh: &Mesh) -> EgressGateways {
             .into_iter()
             .chain(
                 mesh.of_kind(Kind::Pod)
-                    .map(crate::rules::security::workloads::pod_workload),
+                    .map(crate::facts::workloads::pod_workload),
             )
             .filter(|workload| egress_labels(workload.labels()))
             .map(|workload| workload.resource.id)

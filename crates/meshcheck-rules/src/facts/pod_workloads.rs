@@ -10,7 +10,7 @@ use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::{matches_label_selector, matches_labels};
 use meshcheck_model::{Container, Kind, Mesh, PodTemplate, Resource, ResourceId};
 
-use crate::rules::controllers::{
+use crate::facts::controllers::{
     CONTROLLER_KINDS, controller_kind, generating_controller, listed_owner, owner_references,
 };
 

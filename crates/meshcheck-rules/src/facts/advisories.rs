@@ -3,12 +3,12 @@
 //! process with [`install`].
 
 use std::path::Path;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 
 use meshcheck_model::inventory::Version;
 use serde::Deserialize;
 
-use super::support::Date;
+use super::releases::{Date, ReleaseTable, SupportStatus};
 
 /// What a bulletin's fix is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -256,30 +256,20 @@ pub fn load(path: &Path) -> Result<AdvisoryData, AdvisoryError> {
     parse(&text, &shown)
 }
 
-static BUNDLED: LazyLock<AdvisoryData> = LazyLock::new(|| {
-    parse(
-        include_str!("../../../data/istio-security-bulletins.json"),
-        "data/istio-security-bulletins.json",
+static BUNDLED: LazyLock<Arc<AdvisoryData>> = LazyLock::new(|| {
+    Arc::new(
+        parse(
+            include_str!("../../data/istio-security-bulletins.json"),
+            "data/istio-security-bulletins.json",
+        )
+        .expect("the bundled advisory data is valid (checked by a test)"),
     )
-    .expect("the bundled advisory data is valid (checked by a test)")
 });
 
-static OVERRIDE: OnceLock<AdvisoryData> = OnceLock::new();
-
-/// Replaces the bundled data for the rest of the process (`--advisories`). Returns `false` when
-/// data was already installed (the first installation stays).
-pub fn install(data: AdvisoryData) -> bool {
-    OVERRIDE.set(data).is_ok()
-}
-
-/// The advisory data in use: installed with [`install`], else the bundled data.
-pub fn current() -> &'static AdvisoryData {
-    OVERRIDE.get().unwrap_or(&BUNDLED)
-}
-
-/// The bundled data (ignores [`install`]).
-pub fn bundled() -> &'static AdvisoryData {
-    &BUNDLED
+/// The bundled data (`--advisories FILE` replaces it through
+/// [`crate::ReferenceData::with_advisories`]).
+pub fn bundled() -> Arc<AdvisoryData> {
+    BUNDLED.clone()
 }
 
 /// Bulletins affecting `version` in one of `components`, with the matching range.
@@ -367,11 +357,11 @@ pub fn list_bulletins(matches: &[(&Bulletin, &AffectedRange)]) -> String {
 /// release's `.0`.
 pub fn oldest_safe_release(
     data: &AdvisoryData,
+    table: &ReleaseTable,
     version: &Version,
     components: &[Component],
     on: Date,
 ) -> Option<Version> {
-    let table = super::support::releases();
     let mut candidates: Vec<Version> = data
         .bulletins
         .iter()
@@ -390,10 +380,7 @@ pub fn oldest_safe_release(
     candidates.dedup();
     let safe = |candidate: &&Version| affecting(data, candidate, components).is_empty();
     let supported = |candidate: &&Version| {
-        matches!(
-            table.status(candidate, on),
-            super::support::SupportStatus::Supported { .. }
-        )
+        matches!(table.status(candidate, on), SupportStatus::Supported { .. })
     };
     candidates
         .iter()
@@ -408,6 +395,7 @@ pub fn oldest_safe_release(
 /// would still fix.
 pub fn upgrade_advice(
     data: &AdvisoryData,
+    table: &ReleaseTable,
     version: &Version,
     matches: &[(&Bulletin, &AffectedRange)],
     components: &[Component],
@@ -423,7 +411,7 @@ pub fn upgrade_advice(
             .is_none_or(|fixed| fixed.minor_line() != version.minor_line())
     });
     let ids: Vec<&str> = unfixable.iter().map(|(b, _)| b.id.as_str()).collect();
-    let target = match oldest_safe_release(data, version, components, on) {
+    let target = match oldest_safe_release(data, table, version, components, on) {
         Some(safe) => format!("{safe} or later"),
         None => "a newer supported minor release".to_owned(),
     };
@@ -463,7 +451,7 @@ mod tests {
 
     #[test]
     fn bundled_data_is_valid_and_recent() {
-        let data = bundled();
+        let data = &*bundled();
         assert!(data.bulletins.len() >= 25);
         let cutoff = Date::parse("2023-01-01").unwrap();
         assert!(data.bulletins.iter().filter(|b| b.date >= cutoff).count() >= 20);
@@ -485,7 +473,7 @@ mod tests {
 
     #[test]
     fn matching() {
-        let data = bundled();
+        let data = &*bundled();
         let control = affecting(data, &v("1.24.1"), &[Component::ControlPlane]);
         let data_plane = affecting(data, &v("1.24.1"), &[Component::DataPlane]);
         // 2026-006 states that releases older than its supported lines are affected too.

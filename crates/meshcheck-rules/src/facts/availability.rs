@@ -5,7 +5,7 @@ use meshcheck_input::Value;
 use meshcheck_model::inventory::{Workload, missing_requests};
 use meshcheck_model::{Mesh, Resource, str_field};
 
-use super::common::replicas_text;
+use super::planes::replicas_text;
 
 /// Why the workload can drop to a single replica, or `None` when it keeps at least two.
 /// Only controllers are judged (pods alone do not tell the desired count).

@@ -3,7 +3,7 @@
 //! support is judged at: the archive's collection time, else today.
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use meshcheck_model::Mesh;
 use meshcheck_model::inventory::{ControlPlane, Version, control_planes};
@@ -225,14 +225,16 @@ fn parse_table(text: &str) -> Result<ReleaseTable, String> {
     })
 }
 
-static TABLE: LazyLock<ReleaseTable> = LazyLock::new(|| {
-    parse_table(include_str!("../../../data/istio-releases.json"))
-        .expect("the bundled Istio release table is valid (checked by a test)")
+static TABLE: LazyLock<Arc<ReleaseTable>> = LazyLock::new(|| {
+    Arc::new(
+        parse_table(include_str!("../../data/istio-releases.json"))
+            .expect("the bundled Istio release table is valid (checked by a test)"),
+    )
 });
 
 /// The bundled support table.
-pub fn releases() -> &'static ReleaseTable {
-    &TABLE
+pub fn bundled() -> Arc<ReleaseTable> {
+    TABLE.clone()
 }
 
 #[cfg(test)]
@@ -264,7 +266,7 @@ mod tests {
 
     #[test]
     fn bundled_table() {
-        let table = releases();
+        let table = bundled();
         assert!(table.releases.len() >= 20);
         assert!(table.releases.windows(2).all(|w| w[0].minor > w[1].minor));
         for release in &table.releases {

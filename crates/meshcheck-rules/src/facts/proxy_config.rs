@@ -13,8 +13,8 @@ use std::sync::Arc;
 use meshcheck_input::{Map, Value};
 use meshcheck_model::{Kind, Mesh, Resource, ResourceId};
 
-use crate::rules::application::injector::injector_values;
-use crate::rules::application::workload::{Workload, WorkloadIndex, any_pod};
+use crate::facts::injector::injector_values;
+use crate::facts::pod_workloads::{Workload, WorkloadIndex, any_pod};
 use crate::{Finding, Sink};
 
 /// One field of the effective proxy configuration and where it was set.
@@ -336,7 +336,7 @@ pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::application::injector::injector_values;
+    use crate::facts::injector::injector_values;
     use crate::testing::mesh;
 
     #[test]
@@ -344,7 +344,7 @@ mod tests {
         let mesh = mesh(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    defaultConfig:\n      concurrency: 2\n      holdApplicationUntilProxyStarts: true\n---\napiVersion: networking.istio.io/v1beta1\nkind: ProxyConfig\nmetadata: {name: ns, namespace: shop}\nspec: {concurrency: 4}\n---\napiVersion: networking.istio.io/v1beta1\nkind: ProxyConfig\nmetadata: {name: web, namespace: shop}\nspec: {selector: {matchLabels: {app: web}}, concurrency: 6}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata:\n      labels: {app: web}\n      annotations: {proxy.istio.io/config: 'concurrency: 8'}\n    spec: {containers: [{name: web, image: web}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: api, image: api}]}\n",
         );
-        let workloads = crate::rules::application::workload::workloads(&mesh);
+        let workloads = crate::facts::pod_workloads::workloads(&mesh);
         let web = effective_proxy_config(&mesh, &workloads[0]);
         assert_eq!(
             web.concurrency(),

@@ -13,7 +13,7 @@ use meshcheck_model::selector::{label_slot, matches_labels, push_once, value_str
 use meshcheck_model::{Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId};
 
 use super::authz::Scope;
-use crate::rules::controllers::{
+use crate::facts::controllers::{
     CONTROLLER_KINDS, controller_kind, generating_controller, owner_references,
 };
 
