@@ -9,6 +9,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
     retry_after_seconds: Option<u64>,
+    /// The request body was not read in full: the connection cannot carry another request.
+    close_connection: bool,
 }
 
 impl ApiError {
@@ -20,6 +22,7 @@ impl ApiError {
             status,
             message,
             retry_after_seconds: None,
+            close_connection: false,
         }
     }
 
@@ -41,10 +44,13 @@ impl ApiError {
     }
 
     pub fn too_large(limit: u64) -> ApiError {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("archive larger than the server's {limit}-byte upload limit"),
-        )
+        ApiError {
+            close_connection: true,
+            ..ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("archive larger than the server's {limit}-byte upload limit"),
+            )
+        }
     }
 
     pub fn too_many_requests(retry_after_seconds: u64) -> ApiError {
@@ -77,6 +83,10 @@ impl IntoResponse for ApiError {
         }
         if let Some(seconds) = self.retry_after_seconds {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.close_connection {
+            // hyper leaves it out of HTTP/2 responses, where it has no meaning.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

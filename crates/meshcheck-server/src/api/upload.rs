@@ -3,11 +3,12 @@
 //! and queued for analysis. A failure at any step leaves nothing visible.
 
 use std::io::Write;
+use std::time::Duration;
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use meshcheck_archive::{Archive, Manifest, Source};
@@ -84,14 +85,51 @@ struct Received {
     sha256: String,
 }
 
+/// How long the rest of a refused upload is read (see [`linger`]).
+const LINGER_TIME: Duration = Duration::from_secs(30);
+
+/// Reads and discards the rest of a refused upload in the background while its 413 goes out
+/// (with `Connection: close`). Closing a connection with unread data makes the kernel reset
+/// it, and a client that writes its whole body before reading (urllib, requests) then sees a
+/// broken pipe instead of the 413: nginx's lingering close avoids it the same way. Reading
+/// stops once the body passes twice the limit or after `LINGER_TIME`, so a refused upload
+/// cannot hold the server for long; a client still sending past that is cut off as before.
+fn linger(mut rest: BodyDataStream, mut received: u64, limit: u64) {
+    tokio::spawn(async move {
+        let drain = async {
+            while received <= limit.saturating_mul(2)
+                && let Some(Ok(chunk)) = rest.next().await
+            {
+                received += chunk.len() as u64;
+            }
+        };
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    });
+}
+
 /// Streams the body to a temporary file, refusing it as soon as it passes the cap.
-async fn receive(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Received, ApiError> {
+async fn receive(
+    state: &AppState,
+    version: Version,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Received, ApiError> {
     let limit = state.config.max_upload_bytes;
+    // HTTP/2 refuses the rest of a body by resetting the stream alone, which clients expect.
+    let lingers = version < Version::HTTP_2;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit) {
+        // A client waiting for `100 Continue` has sent no body and, refused, sends none; reading
+        // its body would make hyper send the `100 Continue`.
+        let expects_continue = headers
+            .get(header::EXPECT)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if lingers && !expects_continue {
+            linger(body.into_data_stream(), 0, limit);
+        }
         state.metrics.upload(UploadOutcome::TooLarge);
         return Err(ApiError::too_large(limit));
     }
@@ -108,6 +146,9 @@ async fn receive(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Re
         })?;
         bytes += chunk.len() as u64;
         if bytes > limit {
+            if lingers {
+                linger(stream, bytes, limit);
+            }
             state.metrics.upload(UploadOutcome::TooLarge);
             return Err(ApiError::too_large(limit));
         }
@@ -155,6 +196,7 @@ pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<UploadQuery>,
+    version: Version,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -167,7 +209,7 @@ pub async fn upload(
         ));
     }
     let base = base_url(&state, &headers);
-    let received = receive(&state, &headers, body).await?;
+    let received = receive(&state, version, &headers, body).await?;
     let manifest = match verify(&state, &received).await {
         Ok(manifest) => manifest,
         Err(error) => {
