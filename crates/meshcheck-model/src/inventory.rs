@@ -10,6 +10,7 @@ mod nodes;
 mod version;
 mod workload;
 
+pub use crate::workloads::Workload;
 pub(crate) use istio::ProxyFacts;
 pub use istio::{
     ControlPlane, DEFAULT_REVISION, GatewayRole, GatewayWorkload, NodeAgentKind, Proxy, ProxyKind,
@@ -17,7 +18,7 @@ pub use istio::{
 };
 pub use nodes::{NodeInfo, bytes, cpu_millis, nodes};
 pub use version::{Version, image_name, image_tag, image_version};
-pub use workload::{Workload, missing_requests, pod_owner};
+pub use workload::{missing_requests, pod_owner};
 
 use crate::Mesh;
 
@@ -180,10 +181,10 @@ status:
             plane.version.as_ref().unwrap().to_string(),
             "1.24.2-distroless"
         );
-        assert_eq!(plane.workload.pods.len(), 1);
+        assert_eq!(plane.workload.pod_count(), 1);
         assert_eq!(plane.workload.replicas(), Some(2));
-        assert_eq!(plane.workload.min_replicas(&mesh), Some(3));
-        assert_eq!(plane.workload.disruption_budgets(&mesh).len(), 1);
+        assert_eq!(plane.workload.min_replicas(), Some(3));
+        assert_eq!(plane.workload.disruption_budgets().len(), 1);
         assert!(inventory.control_plane("1-24-2").is_some());
 
         let roles: Vec<GatewayRole> = inventory.gateways.iter().map(|g| g.role).collect();

@@ -17,6 +17,7 @@ pub mod selector;
 mod stand_in;
 mod value_at;
 pub mod virtual_service;
+pub mod workloads;
 
 pub use cluster::{ClusterInfo, CollectionGap, InputSource};
 pub use derived::DerivedCache;
@@ -28,3 +29,4 @@ pub use proxy_stats::{PodRef, ProxyStats, ProxyStatsError};
 pub use resource::{Resource, ResourceId, items, str_field, strings};
 pub use stand_in::{STAND_IN_INGRESS_PORTS, StandInIngress};
 pub use value_at::ValueAt;
+pub use workloads::{Workload, WorkloadIndex};

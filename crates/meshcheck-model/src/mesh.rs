@@ -90,6 +90,9 @@ pub struct Mesh {
     /// Every pod's proxy (see [`crate::inventory::proxies`]): kept here rather than in
     /// `derived` so that proxies can borrow the strings read once from the pods.
     pub(crate) proxy_facts: std::sync::OnceLock<crate::inventory::ProxyFacts>,
+    /// Every workload (see [`Mesh::workloads`]): here rather than in `derived` so that
+    /// workloads can borrow their pod lists from it.
+    workload_index: std::sync::OnceLock<crate::workloads::WorkloadIndex>,
 }
 
 impl Mesh {
@@ -228,6 +231,7 @@ impl Mesh {
             mesh_networks,
             derived: DerivedCache::default(),
             proxy_facts: std::sync::OnceLock::new(),
+            workload_index: std::sync::OnceLock::new(),
         }
     }
 
@@ -236,6 +240,7 @@ impl Mesh {
     pub fn clear_derived(&mut self) {
         self.derived = DerivedCache::default();
         self.proxy_facts = std::sync::OnceLock::new();
+        self.workload_index = std::sync::OnceLock::new();
     }
 
     /// A fact derived from the whole mesh, built on first use and shared afterwards (see
@@ -245,6 +250,12 @@ impl Mesh {
         build: impl FnOnce(&Mesh) -> T,
     ) -> Arc<T> {
         self.derived.get_or_build(|| build(self))
+    }
+
+    /// Every workload of the mesh with its template and running pods, built on first use.
+    pub fn workloads(&self) -> &crate::workloads::WorkloadIndex {
+        self.workload_index
+            .get_or_init(|| crate::workloads::WorkloadIndex::build(self))
     }
 
     pub fn resource(&self, id: ResourceId) -> &Resource {
@@ -378,6 +389,21 @@ impl Mesh {
         }
     }
 
+    /// Whether new pods of a namespace get a sidecar: `istio-injection=enabled`, or a revision
+    /// label `istio.io/rev` without `istio-injection=disabled`.
+    pub fn namespace_injected(&self, namespace: &str) -> bool {
+        let Some(namespace) = self.namespace(namespace) else {
+            return false;
+        };
+        match namespace.label("istio-injection") {
+            Some("enabled") => true,
+            Some("disabled") => false,
+            _ => namespace
+                .label("istio.io/rev")
+                .is_some_and(|revision| !revision.is_empty()),
+        }
+    }
+
     /// [`Mesh::pod_in_mesh`] for a Pod (or controller) resource.
     pub fn pod_resource_in_mesh(&self, resource: &Resource) -> bool {
         resource
@@ -409,7 +435,7 @@ impl Mesh {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use meshcheck_input::parse_documents;
     use std::sync::Arc;

@@ -82,7 +82,7 @@ fn version_text(version: Option<&Version>, image: Option<&str>) -> Option<String
 }
 
 fn component(workload: &Workload, role: String, version: Option<String>) -> Component {
-    let resource = workload.resource();
+    let resource = workload.resource;
     Component {
         namespace: resource.namespace.clone(),
         name: resource.name().to_owned(),
@@ -90,7 +90,7 @@ fn component(workload: &Workload, role: String, version: Option<String>) -> Comp
         role,
         version,
         replicas: workload.replicas(),
-        pods: workload.pods.len(),
+        pods: workload.pod_count(),
     }
 }
 
@@ -159,6 +159,8 @@ impl Inventory {
                 let image = gateway
                     .workload
                     .containers()
+                    .iter()
+                    .map(|container| (container.index, container.value))
                     .find(|(_, container)| {
                         container.get("name").and_then(|name| name.as_str()) == Some("istio-proxy")
                     })

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, HashSet};
 use meshcheck_input::{Map, Value};
 
 use super::version::{Version, image_version};
-use super::workload::{Workload, WorkloadIds};
+use super::workload::WorkloadIds;
 use crate::resource::{items, str_field};
 use crate::selector::value_text;
+use crate::workloads::Workload;
 use crate::{Kind, Mesh, Resource, ResourceId};
 
 /// The revision of installs without `istio.io/rev`.
@@ -40,7 +41,12 @@ pub struct ControlPlane<'m> {
 impl<'m> ControlPlane<'m> {
     /// The container that runs istiod (`discovery`, else the first) with its index.
     pub fn discovery_container(&self) -> Option<(usize, &'m Value)> {
-        let containers: Vec<(usize, &'m Value)> = self.workload.containers().collect();
+        let containers: Vec<(usize, &'m Value)> = self
+            .workload
+            .containers()
+            .iter()
+            .map(|container| (container.index, container.value))
+            .collect();
         containers
             .iter()
             .find(|(_, container)| str_field(container, "name") == Some("discovery"))
@@ -117,7 +123,7 @@ fn control_plane_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
     // Resources live in one Vec: address order is input order.
     candidates.sort_by_key(|pod| *pod as *const Resource);
     candidates.dedup_by_key(|pod| *pod as *const Resource);
-    workloads.extend(group_orphans(&workloads, candidates));
+    workloads.extend(group_orphans(mesh, &workloads, candidates));
     workloads
 }
 
@@ -144,17 +150,18 @@ fn orphan_pods<'m>(
     wanted: impl Fn(&Resource) -> bool,
 ) -> Vec<Workload<'m>> {
     let candidates = mesh.of_kind(Kind::Pod).filter(|pod| wanted(pod)).collect();
-    group_orphans(known, candidates)
+    group_orphans(mesh, known, candidates)
 }
 
 /// `candidates` that none of `known` covers, grouped by namespace and revision (input order).
 fn group_orphans<'m>(
+    mesh: &'m Mesh,
     known: &[Workload<'m>],
     mut candidates: Vec<&'m Resource>,
 ) -> Vec<Workload<'m>> {
     let covered: HashSet<*const Resource> = known
         .iter()
-        .flat_map(|workload| workload.pods.iter().map(|pod| *pod as *const Resource))
+        .flat_map(|workload| workload.pods().map(|pod| pod as *const Resource))
         .collect();
     candidates.retain(|pod| !covered.contains(&(*pod as *const Resource)));
     let mut groups: BTreeMap<(String, String), Vec<&Resource>> = BTreeMap::new();
@@ -165,7 +172,10 @@ fn group_orphans<'m>(
             .or_default()
             .push(pod);
     }
-    groups.into_values().map(Workload::of_pods).collect()
+    groups
+        .into_values()
+        .map(|pods| Workload::of_pods(mesh, pods))
+        .collect()
 }
 
 /// What a gateway workload is for.
@@ -293,7 +303,7 @@ fn find_gateways(mesh: &Mesh) -> Vec<GatewayWorkload<'_>> {
     for workload in orphan_pods(mesh, &known, |pod| {
         gateway_role(pod.labels(), pod.annotations(), pod.name()).is_some()
     }) {
-        let pod = workload.resource();
+        let pod = workload.resource;
         if let Some(role) = gateway_role(pod.labels(), pod.annotations(), pod.name()) {
             found.push(GatewayWorkload { workload, role });
         }

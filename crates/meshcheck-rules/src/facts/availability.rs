@@ -9,13 +9,13 @@ use super::planes::replicas_text;
 
 /// Why the workload can drop to a single replica, or `None` when it keeps at least two.
 /// Only controllers are judged (pods alone do not tell the desired count).
-pub fn replica_problem(workload: &Workload, mesh: &Mesh) -> Option<String> {
+pub fn replica_problem(workload: &Workload, _mesh: &Mesh) -> Option<String> {
     workload.controller?;
-    let min = workload.min_replicas(mesh)?;
+    let min = workload.min_replicas()?;
     if min >= 2 {
         return None;
     }
-    Some(match workload.autoscaler(mesh) {
+    Some(match workload.autoscaler() {
         Some(hpa) => format!(
             "its HorizontalPodAutoscaler {} lets it scale down to {}",
             hpa.name(),
@@ -76,17 +76,17 @@ fn blocks_eviction(budget: &Resource, replicas: i64) -> bool {
 /// Returns the message and the budget to point at (if any).
 pub fn budget_problem<'m>(
     workload: &Workload<'m>,
-    mesh: &'m Mesh,
+    _mesh: &'m Mesh,
 ) -> Option<(String, Option<&'m Resource>)> {
     workload.controller?;
-    let budgets = workload.disruption_budgets(mesh);
+    let budgets = workload.disruption_budgets();
     if budgets.is_empty() {
         return Some((
             "no PodDisruptionBudget selects its pods, so a node drain or cluster upgrade may evict every replica at once".to_owned(),
             None,
         ));
     }
-    let replicas = workload.min_replicas(mesh)?;
+    let replicas = workload.min_replicas()?;
     budgets
         .into_iter()
         .find(|budget| blocks_eviction(budget, replicas))
@@ -127,16 +127,14 @@ pub fn requests_problem(container: &Value) -> Option<String> {
 /// How the replicas are (not) spread: `(message, co_located)`. `co_located` is true when the
 /// running pods are known to share one node; otherwise the template merely lacks a spreading
 /// rule. `None` when fewer than two replicas run or they are spread.
-pub fn spread_problem(workload: &Workload, mesh: &Mesh) -> Option<(String, bool)> {
+pub fn spread_problem(workload: &Workload, _mesh: &Mesh) -> Option<(String, bool)> {
     workload.controller?;
-    let replicas = workload.min_replicas(mesh)?.max(workload.replicas()?);
+    let replicas = workload.min_replicas()?.max(workload.replicas()?);
     if replicas < 2 {
         return None;
     }
     let scheduled: Vec<&Resource> = workload
-        .pods
-        .iter()
-        .copied()
+        .pods()
         .filter(|pod| str_field(pod.spec(), "nodeName").is_some())
         .collect();
     let nodes = workload.nodes();

@@ -145,7 +145,7 @@ pub(crate) fn tls_settings(rule: &Resource) -> Vec<TlsSetting<'_>> {
 /// The in-mesh Services a DestinationRule's host stands for (several for a wildcard host).
 pub(crate) fn mesh_services<'a>(
     mesh: &'a Mesh,
-    index: &WorkloadIndex<'a>,
+    _index: &WorkloadIndex<'a>,
     rule: &Resource,
 ) -> Vec<&'a Resource> {
     let Some(host) = str_field(rule.spec(), "host").filter(|host| !host.is_empty()) else {
@@ -156,7 +156,7 @@ pub(crate) fn mesh_services<'a>(
             .of_kind(Kind::Service)
             .filter(|service| {
                 host_covered_by(&to_fqdn(&service.namespace, service.name()), host)
-                    && service_in_mesh(mesh, index, service)
+                    && service_in_mesh(mesh, service)
             })
             .collect();
     }
@@ -164,7 +164,7 @@ pub(crate) fn mesh_services<'a>(
     match mesh.hosts.lookup(&rule.namespace, &export_to, host) {
         Some(target) if target.kind == Kind::Service => {
             let service = mesh.resource(target.resource);
-            if service_in_mesh(mesh, index, service) {
+            if service_in_mesh(mesh, service) {
                 vec![service]
             } else {
                 Vec::new()
@@ -190,13 +190,13 @@ fn target_port(service: &Resource, port: u32) -> u32 {
 /// only when every backing workload is STRICT. `None` when the input cannot tell.
 pub(crate) fn server_mode<'a>(
     mesh: &'a Mesh,
-    index: &WorkloadIndex<'a>,
+    _index: &WorkloadIndex<'a>,
     policies: &PeerAuthentications<'a>,
     service: &Resource,
     port: Option<u32>,
 ) -> Option<Effective<'a>> {
     let container_port = port.map(|port| target_port(service, port));
-    let backing = service_workloads(mesh, index, service);
+    let backing = service_workloads(mesh, service);
     if backing.is_empty() {
         return policies.namespace_level(&service.namespace);
     }

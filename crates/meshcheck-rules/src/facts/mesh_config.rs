@@ -185,7 +185,7 @@ fn find_egress_gateways(mesh: &Mesh) -> EgressGateways {
             .into_iter()
             .chain(
                 mesh.of_kind(Kind::Pod)
-                    .map(crate::facts::workloads::pod_workload),
+                    .map(|pod| crate::facts::workloads::pod_workload(mesh, pod)),
             )
             .filter(|workload| egress_labels(workload.labels()))
             .map(|workload| workload.resource.id)

@@ -7,7 +7,6 @@
 pub mod advisories;
 pub(crate) mod authz;
 pub(crate) mod availability;
-pub(crate) mod controllers;
 pub(crate) mod coverage;
 pub(crate) mod destination_tls;
 pub(crate) mod duration;
@@ -16,7 +15,6 @@ pub(crate) mod injector;
 pub(crate) mod mesh_config;
 pub(crate) mod mtls;
 pub(crate) mod planes;
-pub(crate) mod pod_workloads;
 pub(crate) mod policies;
 pub(crate) mod proxy_config;
 pub mod releases;
@@ -31,12 +29,12 @@ use meshcheck_model::{Mesh, inventory};
 /// would leave cores idle.
 pub fn prepare(mesh: &Mesh) {
     rayon::join(
-        || rayon::join(|| workloads::prepare(mesh), || proxy_config::prepare(mesh)),
+        || rayon::join(|| mesh.workloads(), || proxy_config::prepare(mesh)),
         || {
             rayon::join(
                 || {
                     inventory::proxies(mesh);
-                    pod_workloads::prepare(mesh);
+                    workloads::prepare(mesh);
                 },
                 || {
                     inventory::gateways(mesh);

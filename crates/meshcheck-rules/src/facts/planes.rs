@@ -27,9 +27,9 @@ pub fn report_workload<'s>(
     suffix: &[&str],
     message: impl Into<String>,
 ) -> &'s mut Finding {
-    let mut path: Vec<&str> = workload.pod_spec_path().to_vec();
+    let mut path: Vec<&str> = workload.path(&["spec"]);
     path.extend_from_slice(suffix);
-    sink.report(workload.resource(), &path, message)
+    sink.report(workload.resource, &path, message)
 }
 
 /// Reports on a control plane's istiod image.

@@ -14,7 +14,7 @@ use meshcheck_input::{Map, Value};
 use meshcheck_model::{Kind, Mesh, Resource, ResourceId};
 
 use crate::facts::injector::injector_values;
-use crate::facts::pod_workloads::{Workload, WorkloadIndex, any_pod};
+use crate::facts::workloads::{Workload, WorkloadIndex, any_pod};
 use crate::{Finding, Sink};
 
 /// One field of the effective proxy configuration and where it was set.
@@ -271,7 +271,7 @@ impl ProxiedWorkload<'_> {
         sink.report(
             self.workload.resource,
             &path,
-            format!("The proxy of {}{rest}", self.workload.describe()),
+            format!("The proxy of {}{rest}", self.workload.display()),
         )
     }
 }
@@ -284,7 +284,10 @@ fn find_proxied(mesh: &Mesh) -> ProxiedIds {
     let index = WorkloadIndex::new(mesh);
     let mut injected: FxHashMap<ResourceId, ResourceId> = FxHashMap::default();
     for pod in mesh.of_kind(Kind::Pod) {
-        if Workload::of_pod(pod).proxy_container().is_none() {
+        if crate::facts::workloads::pod_workload(mesh, pod)
+            .proxy_container()
+            .is_none()
+        {
             continue;
         }
         if let Some(controller) = index.controller(pod) {
@@ -294,14 +297,14 @@ fn find_proxied(mesh: &Mesh) -> ProxiedIds {
     let injector = injector_values(mesh);
     ProxiedIds(
         index
-            .workloads
+            .all()
             .iter()
-            .filter(|workload| workload.in_mesh(mesh) && !mesh.pod_in_ambient(workload.resource))
+            .filter(|workload| workload.in_mesh() && !mesh.pod_in_ambient(workload.resource))
             .map(|workload| {
                 let observed = injected.get(&workload.resource.id).copied();
                 let observed_workload = observed
-                    .map(|pod| Workload::of_pod(mesh.resource(pod)))
-                    .unwrap_or(*workload);
+                    .map(|pod| crate::facts::workloads::pod_workload(mesh, mesh.resource(pod)))
+                    .unwrap_or_else(|| workload.clone());
                 let resources = proxy_resources(injector.as_ref(), &observed_workload);
                 (workload.resource.id, observed, Arc::new(resources))
             })
@@ -321,11 +324,11 @@ pub(crate) fn proxied_workloads(mesh: &Mesh) -> Vec<ProxiedWorkload<'_>> {
         .0
         .iter()
         .map(|(workload, observed, resources)| {
-            let workload = Workload::of_resource(mesh.resource(*workload));
+            let workload = crate::facts::workloads::workload_of(mesh, mesh.resource(*workload));
             ProxiedWorkload {
-                workload,
+                workload: workload.clone(),
                 observed: observed
-                    .map(|pod| Workload::of_pod(mesh.resource(pod)))
+                    .map(|pod| crate::facts::workloads::pod_workload(mesh, mesh.resource(pod)))
                     .unwrap_or(workload),
                 resources: resources.clone(),
             }
@@ -344,7 +347,7 @@ mod tests {
         let mesh = mesh(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    defaultConfig:\n      concurrency: 2\n      holdApplicationUntilProxyStarts: true\n---\napiVersion: networking.istio.io/v1beta1\nkind: ProxyConfig\nmetadata: {name: ns, namespace: shop}\nspec: {concurrency: 4}\n---\napiVersion: networking.istio.io/v1beta1\nkind: ProxyConfig\nmetadata: {name: web, namespace: shop}\nspec: {selector: {matchLabels: {app: web}}, concurrency: 6}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata:\n      labels: {app: web}\n      annotations: {proxy.istio.io/config: 'concurrency: 8'}\n    spec: {containers: [{name: web, image: web}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: api, image: api}]}\n",
         );
-        let workloads = crate::facts::pod_workloads::workloads(&mesh);
+        let workloads = crate::facts::workloads::workloads(&mesh);
         let web = effective_proxy_config(&mesh, &workloads[0]);
         assert_eq!(
             web.concurrency(),
@@ -370,7 +373,7 @@ mod tests {
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - name: istio-proxy\n    image: proxyv2\n    args: [proxy, sidecar, --concurrency, '4']\n    resources: {limits: {cpu: 1500m, memory: 512Mi}}\n",
         );
         let pod = mesh.get(Kind::Pod, "shop", "p").unwrap();
-        let workload = Workload::of_pod(pod);
+        let workload = crate::facts::workloads::pod_workload(&mesh, pod);
         assert_eq!(injected_concurrency(&workload), Some(4));
         let resources = proxy_resources(None, &workload);
         assert!(resources.known);

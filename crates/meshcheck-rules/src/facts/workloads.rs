@@ -1,21 +1,17 @@
-//! Workloads as the security rules see them: Pods and the pod templates of their controllers
-//! (each workload once), whether a namespace injects sidecars, whether a Service is served by
-//! mesh workloads, and whether the input shows the control plane at all.
+//! Workload facts every family reads, over the model's one [`Workload`] (a controller with its
+//! template and running pods, or a Pod on its own): which workloads run a sidecar, which
+//! a policy scope or a Service covers, and whether the input shows the control plane at all.
 
-use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::sync::Arc;
-
-use rustc_hash::FxHashMap;
 
 use meshcheck_input::{Map, Value};
-use meshcheck_model::selector::{label_slot, matches_labels, push_once, value_str};
-use meshcheck_model::{Container, InputSource, Kind, Mesh, PodTemplate, Resource, ResourceId};
+use meshcheck_model::selector::value_str;
+use meshcheck_model::{InputSource, Kind, Mesh, PodTemplate, Resource};
+
+pub(crate) use meshcheck_model::Workload;
+pub(crate) use meshcheck_model::workloads::CONTROLLER_KINDS;
 
 use super::authz::Scope;
-use crate::facts::controllers::{
-    CONTROLLER_KINDS, controller_kind, generating_controller, owner_references,
-};
 
 /// Whether the input shows the mesh's control plane, so that the absence of a mesh-wide object
 /// (a root-namespace PeerAuthentication, say) means it does not exist rather than that it was not
@@ -32,19 +28,9 @@ pub(crate) fn control_plane_in_input(mesh: &Mesh) -> bool {
         .any(|resource| resource.namespace == root && resource.label("app") == Some("istiod"))
 }
 
-/// Whether new pods of a namespace get a sidecar: `istio-injection=enabled`, or a revision label
-/// `istio.io/rev` without `istio-injection=disabled`.
+/// Whether new pods of a namespace get a sidecar (see [`Mesh::namespace_injected`]).
 pub(crate) fn namespace_injected(mesh: &Mesh, namespace: &str) -> bool {
-    let Some(namespace) = mesh.namespace(namespace) else {
-        return false;
-    };
-    match namespace.label("istio-injection") {
-        Some("enabled") => true,
-        Some("disabled") => false,
-        _ => namespace
-            .label("istio.io/rev")
-            .is_some_and(|revision| !revision.is_empty()),
-    }
+    mesh.namespace_injected(namespace)
 }
 
 /// The value of `sidecar.istio.io/inject` on a pod (label first, as Istio reads it).
@@ -52,148 +38,77 @@ pub(crate) fn inject_override<'a>(pod: &PodTemplate<'a>) -> Option<std::borrow::
     pod.inject.map(value_str)
 }
 
-/// A workload: a Pod, or the pod template of a controller.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Workload<'a> {
-    pub resource: &'a Resource,
-    /// Its pod (template): metadata, spec, labels, where it sits in the resource.
-    pub pod: &'a PodTemplate<'a>,
-}
-
-impl<'a> Workload<'a> {
-    /// The workload of a Pod or controller resource (`None` for other kinds).
-    fn of(resource: &'a Resource) -> Option<Workload<'a>> {
-        let pod = resource.pod_template()?;
-        Some(Workload { resource, pod })
-    }
-
-    pub(crate) fn namespace(&self) -> &'a str {
-        &self.resource.namespace
-    }
-
-    pub(crate) fn labels(&self) -> &'a Map {
-        self.pod.labels
-    }
-
-    pub(crate) fn annotation(&self, key: &str) -> Option<&'a str> {
-        self.pod.annotation(key)
-    }
-
-    pub(crate) fn is_pod(&self) -> bool {
-        self.resource.kind == Kind::Pod
-    }
-
-    /// `Deployment shop/web` or `Pod shop/web-1`, for messages.
-    pub(crate) fn describe(&self) -> String {
-        format!(
-            "{} {}/{}",
-            self.resource.kind,
-            self.resource.namespace,
-            self.resource.name()
-        )
-    }
-
-    /// A path below the pod template (`["spec", "hostNetwork"]` of the pod).
-    pub(crate) fn path<'p>(&self, below: &[&'p str]) -> Vec<&'p str> {
-        self.pod
-            .path
-            .iter()
-            .copied()
-            .chain(below.iter().copied())
-            .collect()
-    }
-
-    /// Whether the workload runs (or will run) with a sidecar.
-    pub(crate) fn in_mesh(&self, mesh: &Mesh) -> bool {
-        mesh.pod_in_mesh(self.namespace(), self.pod)
-            || namespace_injected(mesh, self.namespace())
-                && self
-                    .pod
-                    .inject
-                    .is_none_or(|value| value_str(value) == "true")
-    }
-
-    /// The container of that name.
-    pub(crate) fn container(&self, name: &str) -> Option<&'a Container<'a>> {
-        self.pod.container(name)
-    }
-}
-
-/// Whether the input holds the controller of an object (so the controller's template stands for
-/// it): its owner, or for ReplicaSets and Jobs the Deployment or CronJob that generated that
-/// owner (`<deployment>-<hash>`, `<cronjob>-<schedule time>`).
-fn controller_in_input(mesh: &Mesh, resource: &Resource) -> bool {
-    owner_references(resource).any(|(kind, name)| {
-        let Some(kind) = controller_kind(kind) else {
-            return false;
-        };
-        let namespace = resource.namespace.as_str();
-        let owner = mesh.get(kind, namespace, name);
-        let generated = || generating_controller(mesh, namespace, kind, name).is_some();
-        match kind {
-            Kind::ReplicaSet => {
-                owner.is_some_and(|set| !controller_in_input(mesh, set)) || generated()
-            }
-            Kind::Job => owner.is_some() || generated(),
-            _ => owner.is_some(),
-        }
-    })
-}
-
-/// Every workload once, as resource ids: computed once per run (see [`Mesh::derived`]).
-struct WorkloadIds(Vec<ResourceId>);
-
-fn find_workloads(mesh: &Mesh) -> WorkloadIds {
-    let mut found = Vec::new();
-    for kind in CONTROLLER_KINDS {
-        for resource in mesh.of_kind(kind) {
-            if !controller_in_input(mesh, resource)
-                && resource.pod_template().is_some_and(|pod| pod.present)
-            {
-                found.push(resource.id);
-            }
-        }
-    }
-    for pod in mesh.of_kind(Kind::Pod) {
-        if !controller_in_input(mesh, pod) {
-            found.push(pod.id);
-        }
-    }
-    WorkloadIds(found)
-}
-
-fn workload_of(resource: &Resource) -> Workload<'_> {
-    Workload::of(resource).expect("workload ids are Pods and controllers")
-}
-
-/// Builds the shared workload facts ahead of the rules (see `engine::prepare`).
-pub(crate) fn prepare(mesh: &Mesh) {
-    mesh.derived(WorkloadLookup::build);
-}
-
-/// Every workload once: controller templates (unless their own controller is in the input) and
-/// Pods whose controller is not in the input.
+/// Every workload once: controllers with their templates, then Pods no listed controller
+/// accounts for.
 pub(crate) fn workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
-    mesh.derived(find_workloads)
-        .0
-        .iter()
-        .map(|&id| workload_of(mesh.resource(id)))
-        .collect()
+    mesh.workloads().all(mesh).collect()
+}
+
+/// The workload of a Pod or controller resource.
+///
+/// # Panics
+/// For a resource of another kind.
+pub(crate) fn workload_of<'m>(mesh: &'m Mesh, resource: &'m Resource) -> Workload<'m> {
+    Workload::of(mesh, resource).expect("a workload is a Pod or a controller")
+}
+
+/// A Pod as a workload of its own (what it runs, rather than what its controller asks for).
+pub(crate) fn pod_workload<'m>(mesh: &'m Mesh, pod: &'m Resource) -> Workload<'m> {
+    workload_of(mesh, pod)
 }
 
 /// The workloads that show injected containers: the Pods when the input has any (a cluster
 /// snapshot: templates do not show what the injector added), else the controllers' templates.
 pub(crate) fn running_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
     if mesh.count(Kind::Pod) > 0 {
-        mesh.of_kind(Kind::Pod).map(pod_workload).collect()
+        mesh.of_kind(Kind::Pod)
+            .map(|pod| pod_workload(mesh, pod))
+            .collect()
     } else {
         workloads(mesh)
     }
 }
 
-/// A Pod as a workload.
-pub(crate) fn pod_workload(pod: &Resource) -> Workload<'_> {
-    Workload::of(pod).expect("a Pod has a pod template")
+/// Whether any pod template or Pod of the input satisfies `wanted`: a cheap first pass that
+/// lets a rule skip the workload index when nothing it looks for is present.
+pub(crate) fn any_pod(mesh: &Mesh, wanted: impl Fn(&PodTemplate<'_>) -> bool) -> bool {
+    CONTROLLER_KINDS
+        .into_iter()
+        .chain([Kind::Pod])
+        .flat_map(|kind| mesh.of_kind(kind))
+        .filter_map(Resource::pod_template)
+        .any(wanted)
+}
+
+/// Istio gateways and control-plane pods (`istio: ingressgateway`, `app: istiod`...).
+pub(crate) fn is_istio_component(workload: &Workload) -> bool {
+    let labels = workload.labels();
+    labels.contains_key("istio")
+        || labels.contains_key("gateway.networking.k8s.io/gateway-name")
+        || labels.get("app").and_then(Value::as_str) == Some("istiod")
+}
+
+/// The application workloads that run (or will run) with an Istio sidecar, leaving out Istio's
+/// own gateways and control plane (labelled `istio: ...` or in the root namespace).
+pub(crate) fn mesh_workloads(mesh: &Mesh) -> Vec<Workload<'_>> {
+    mesh.workloads()
+        .all(mesh)
+        .filter(|workload| {
+            workload.in_mesh()
+                && !is_istio_component(workload)
+                && workload.namespace() != mesh.root_namespace()
+        })
+        .collect()
+}
+
+/// The controller in the input that accounts for a Pod.
+pub(crate) fn controller_of<'m>(mesh: &'m Mesh, pod: &Resource) -> Option<&'m Resource> {
+    mesh.workloads().controller_of(mesh, pod)
+}
+
+/// Builds the shared workload index ahead of the rules (see [`super::prepare`]).
+pub(crate) fn prepare(mesh: &Mesh) {
+    mesh.workloads();
 }
 
 /// The mesh's Services by namespace, in input order.
@@ -217,192 +132,93 @@ pub(crate) fn service_selector(service: &Resource) -> Option<&Map> {
         .filter(|selector| !selector.is_empty())
 }
 
-/// Where each workload sits in [`WorkloadIndex::all`]: by namespace and by (namespace, label
-/// key, label value). Built once per run.
-struct WorkloadLookup {
-    by_namespace: FxHashMap<String, Vec<usize>>,
-    /// By [`label_slot`]: a collision only adds candidates, and every caller matches the
-    /// selector afterwards.
-    by_label: FxHashMap<u64, Vec<usize>>,
-}
-
-impl WorkloadLookup {
-    fn build(mesh: &Mesh) -> WorkloadLookup {
-        let mut by_namespace: FxHashMap<String, Vec<usize>> = FxHashMap::default();
-        let mut by_label: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
-        for (index, workload) in workloads(mesh).iter().enumerate() {
-            let namespace = workload.namespace();
-            match by_namespace.get_mut(namespace) {
-                Some(indexes) => indexes.push(index),
-                None => {
-                    by_namespace.insert(namespace.to_owned(), vec![index]);
-                }
-            }
-            for (key, value) in workload.labels() {
-                push_once(
-                    by_label
-                        .entry(label_slot(namespace, key, &value_str(value)))
-                        .or_default(),
-                    index,
-                );
-            }
-        }
-        WorkloadLookup {
-            by_namespace,
-            by_label,
-        }
+/// The workloads a policy scope covers.
+pub(crate) fn in_scope<'m>(mesh: &'m Mesh, scope: &Scope) -> Vec<Workload<'m>> {
+    let index = mesh.workloads();
+    match scope {
+        Scope::Mesh => index.all(mesh).collect(),
+        Scope::Namespace(namespace) => index.in_namespace(mesh, namespace).collect(),
+        Scope::Workloads(namespace, selector) => index.selected(mesh, namespace, selector),
+        Scope::Targets(_) => Vec::new(),
     }
 }
 
-/// The workloads of the input, indexed by namespace and labels. Built on first use: many rules
-/// create one up front and return early when the input has nothing for them.
-pub(crate) struct WorkloadIndex<'a> {
-    mesh: &'a Mesh,
-    all: OnceCell<Vec<Workload<'a>>>,
-    lookup: OnceCell<Arc<WorkloadLookup>>,
-}
-
-impl<'a> WorkloadIndex<'a> {
-    pub(crate) fn new(mesh: &'a Mesh) -> WorkloadIndex<'a> {
-        WorkloadIndex {
-            mesh,
-            all: OnceCell::new(),
-            lookup: OnceCell::new(),
-        }
-    }
-
-    /// Every workload (see [`workloads`]).
-    pub(crate) fn all(&self) -> &[Workload<'a>] {
-        self.all.get_or_init(|| workloads(self.mesh))
-    }
-
-    fn lookup(&self) -> &WorkloadLookup {
-        self.lookup
-            .get_or_init(|| self.mesh.derived(WorkloadLookup::build))
-    }
-
-    /// The workloads of one namespace.
-    pub(crate) fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = &Workload<'a>> {
-        let all = self.all();
-        self.lookup()
-            .by_namespace
-            .get(namespace)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(move |&index| &all[index])
-    }
-
-    /// The workloads a policy scope covers.
-    pub(crate) fn in_scope<'s>(&'s self, scope: &'s Scope) -> Vec<&'s Workload<'a>> {
-        match scope {
-            Scope::Mesh => self.all().iter().collect(),
-            Scope::Namespace(namespace) => self.in_namespace(namespace).collect(),
-            Scope::Workloads(namespace, selector) => {
-                let Some((key, value)) = selector.iter().next() else {
-                    return self.in_namespace(namespace).collect();
-                };
-                let all = self.all();
-                self.lookup()
-                    .by_label
-                    .get(&label_slot(namespace, key, &value_str(value)))
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&index| &all[index])
-                    .filter(|workload| matches_labels(selector, workload.labels()))
-                    .collect()
-            }
-            Scope::Targets(_) => Vec::new(),
-        }
-    }
-}
-
-/// The workloads (pods, else templates) behind a Service.
-pub(crate) fn service_workloads<'a>(
-    mesh: &'a Mesh,
-    index: &WorkloadIndex<'a>,
-    service: &Resource,
-) -> Vec<Workload<'a>> {
+/// The workloads behind a Service: its running pods (each as its own workload, since they show
+/// what was injected) when the input has any, else the workloads whose template it selects.
+pub(crate) fn service_workloads<'m>(mesh: &'m Mesh, service: &Resource) -> Vec<Workload<'m>> {
     let Some(selector) = service_selector(service) else {
         return Vec::new();
     };
     let pods: Vec<Workload> = mesh
         .pods_matching(Some(&service.namespace), selector)
         .into_iter()
-        .map(pod_workload)
+        .map(|pod| pod_workload(mesh, pod))
         .collect();
     if !pods.is_empty() {
         return pods;
     }
-    index
-        .in_namespace(&service.namespace)
-        .filter(|workload| matches_labels(selector, workload.labels()))
-        .copied()
-        .collect()
+    mesh.workloads()
+        .selected(mesh, &service.namespace, selector)
 }
 
 /// Whether a Service is served by mesh workloads (sidecar or ambient): judged by its pods, else
 /// its pod templates, else its namespace's injection label.
-pub(crate) fn service_in_mesh<'a>(
-    mesh: &'a Mesh,
-    index: &WorkloadIndex<'a>,
-    service: &Resource,
-) -> bool {
+pub(crate) fn service_in_mesh(mesh: &Mesh, service: &Resource) -> bool {
     if service_selector(service).is_none() {
         return false;
     }
-    let backing = service_workloads(mesh, index, service);
+    let backing = service_workloads(mesh, service);
     if backing.is_empty() {
         return namespace_injected(mesh, &service.namespace)
             || mesh.namespace_in_ambient(&service.namespace);
     }
     backing.iter().any(|workload| {
-        workload.in_mesh(mesh)
+        workload.in_mesh()
             || workload.is_pod() && mesh.pod_in_ambient(workload.resource)
             || mesh.namespace_in_ambient(workload.namespace())
     })
+}
+
+/// A rule's view of the mesh's workload index, listing every workload on first use: many rules
+/// create one up front and return early when the input has nothing for them.
+pub(crate) struct WorkloadIndex<'m> {
+    mesh: &'m Mesh,
+    all: std::cell::OnceCell<Vec<Workload<'m>>>,
+}
+
+impl<'m> WorkloadIndex<'m> {
+    pub(crate) fn new(mesh: &'m Mesh) -> WorkloadIndex<'m> {
+        WorkloadIndex {
+            mesh,
+            all: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Every workload (see [`workloads`]).
+    pub(crate) fn all(&self) -> &[Workload<'m>] {
+        self.all.get_or_init(|| workloads(self.mesh))
+    }
+
+    /// The workloads of one namespace.
+    pub(crate) fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = Workload<'m>> {
+        self.mesh.workloads().in_namespace(self.mesh, namespace)
+    }
+
+    /// The workloads a policy scope covers.
+    pub(crate) fn in_scope(&self, scope: &Scope) -> Vec<Workload<'m>> {
+        in_scope(self.mesh, scope)
+    }
+
+    /// The controller of a Pod, when the input has it.
+    pub(crate) fn controller(&self, pod: &Resource) -> Option<&'m Resource> {
+        controller_of(self.mesh, pod)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::mesh;
-
-    #[test]
-    fn pods_of_controllers_in_the_input_are_not_counted_twice() {
-        let mesh = mesh(
-            "apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: web}]}}}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web-7d9c8b6f5-x2kq4
-  namespace: shop
-  ownerReferences: [{kind: ReplicaSet, name: web-7d9c8b6f5}]
-spec: {containers: [{name: web, image: web}]}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: api-5f6d7c8b9-abcde
-  namespace: shop
-  ownerReferences: [{kind: ReplicaSet, name: api-5f6d7c8b9}]
-spec: {containers: [{name: api, image: api}]}
-",
-        );
-        let names: Vec<String> = workloads(&mesh)
-            .iter()
-            .map(|workload| workload.describe())
-            .collect();
-        assert_eq!(
-            names,
-            ["Deployment shop/web", "Pod shop/api-5f6d7c8b9-abcde"]
-        );
-    }
 
     #[test]
     fn injection_by_revision_label() {
@@ -419,16 +235,14 @@ spec: {containers: [{name: api, image: api}]}
         let mesh = mesh(
             "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop, labels: {app: web, tier: front}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: shop, labels: {app: web}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: other, labels: {app: web, tier: front}}\n",
         );
-        let index = WorkloadIndex::new(&mesh);
         let selector = meshcheck_input::json!({"tier": "front", "app": "web"});
         let scope = Scope::Workloads("shop", selector.as_object().unwrap());
-        let names: Vec<&str> = index
-            .in_scope(&scope)
+        let names: Vec<&str> = in_scope(&mesh, &scope)
             .iter()
             .map(|workload| workload.resource.name())
             .collect();
         assert_eq!(names, ["a"]);
-        assert_eq!(index.in_scope(&Scope::Namespace("shop")).len(), 2);
-        assert_eq!(index.in_scope(&Scope::Mesh).len(), 3);
+        assert_eq!(in_scope(&mesh, &Scope::Namespace("shop")).len(), 2);
+        assert_eq!(in_scope(&mesh, &Scope::Mesh).len(), 3);
     }
 }

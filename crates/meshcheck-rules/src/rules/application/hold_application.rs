@@ -4,8 +4,8 @@ use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Mesh, items, str_field};
 
 use crate::facts::injector::{injector_values, istiod_native_sidecars};
-use crate::facts::pod_workloads::{Workload, mesh_workloads};
 use crate::facts::proxy_config::effective_proxy_config;
+use crate::facts::workloads::{Workload, mesh_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -160,7 +160,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "{} is configured to reach {host} (env {variable}) but may start before its sidecar: without holdApplicationUntilProxyStarts, connections made at startup fail until the proxy is ready",
-                workload.describe()
+                workload.display()
             ),
         );
     }

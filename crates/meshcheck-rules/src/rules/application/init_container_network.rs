@@ -4,7 +4,7 @@ use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, items, str_field};
 
 use crate::facts::injector::istiod_native_sidecars;
-use crate::facts::pod_workloads::{Workload, any_pod, mesh_workloads};
+use crate::facts::workloads::{Workload, any_pod, mesh_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -179,7 +179,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 &path,
                 format!(
                     "Init container {name} of {} {hint}, but it runs after Istio has redirected the pod's traffic to the sidecar and before the sidecar starts: its connections fail and the pod can hang in Init",
-                    workload.describe()
+                    workload.display()
                 ),
             );
         }

@@ -3,7 +3,7 @@ use meshcheck_input::Value;
 use meshcheck_model::{Kind, items, str_field};
 
 use crate::facts::injector::istiod_native_sidecars;
-use crate::facts::pod_workloads::{Workload, workloads};
+use crate::facts::workloads::{Workload, workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -107,7 +107,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             _ => false,
         };
         if !is_job_pod
-            || !workload.in_mesh(mesh)
+            || !workload.in_mesh()
             || mesh.pod_in_ambient(workload.resource)
             || workload.annotation("sidecar.istio.io/nativeSidecar") == Some("true")
             || native_proxy(&workload)
@@ -125,7 +125,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "{} runs with an Istio sidecar that nothing stops: when its work is done the istio-proxy container keeps running, so the pod never completes and the Job is never marked succeeded",
-                workload.describe()
+                workload.display()
             ),
         );
     }

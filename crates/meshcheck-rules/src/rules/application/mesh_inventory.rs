@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use meshcheck_model::{Kind, Mesh, Resource};
 
-use crate::facts::pod_workloads::Workload;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -45,7 +44,7 @@ fn placement(mesh: &Mesh, pod: &Resource) -> Option<&'static str> {
     if mesh.pod_in_ambient(pod) {
         return Some("ambient");
     }
-    Workload::of_pod(pod).proxy_container()?;
+    crate::facts::workloads::pod_workload(mesh, pod).proxy_container()?;
     Some("sidecar")
 }
 

@@ -1,7 +1,7 @@
 use crate::Context;
 use meshcheck_model::{Kind, Resource, str_field};
 
-use crate::facts::pod_workloads::mesh_workloads;
+use crate::facts::workloads::mesh_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -67,7 +67,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "The pods of {} are selected by {} Services ({}): inbound telemetry, port protocols and Service-scoped policies are attributed to only one of them",
-                workload.describe(),
+                workload.display(),
                 names.len(),
                 names.join(", ")
             ),

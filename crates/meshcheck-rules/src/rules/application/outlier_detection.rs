@@ -6,7 +6,7 @@ use meshcheck_model::hosts::{HostPatterns, to_fqdn};
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 
-use crate::facts::pod_workloads::{Workload, is_istio_component, workloads};
+use crate::facts::workloads::{Workload, is_istio_component, workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -154,7 +154,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             .collect();
         let in_mesh = selected
             .iter()
-            .any(|workload| workload.in_mesh(mesh) && !is_istio_component(workload));
+            .any(|workload| workload.in_mesh() && !is_istio_component(workload));
         if !in_mesh {
             continue;
         }

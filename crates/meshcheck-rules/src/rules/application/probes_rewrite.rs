@@ -5,7 +5,7 @@ use meshcheck_model::{Kind, items, str_field};
 
 use crate::facts::injector::injector_values;
 use crate::facts::mtls::{MtlsMode, PeerAuthentications};
-use crate::facts::pod_workloads::{Workload, mesh_workloads};
+use crate::facts::workloads::{Workload, mesh_workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -153,7 +153,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                     &path,
                     format!(
                         "The {kind} {probe_name} of container {container_name} in {} is not rewritten ({why}) while {decided_by} requires STRICT mTLS: the kubelet's plain-text probe is refused by the sidecar, so the probe always fails",
-                        workload.describe()
+                        workload.display()
                     ),
                 );
             }

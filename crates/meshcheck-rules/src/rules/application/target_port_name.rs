@@ -5,7 +5,7 @@ use meshcheck_input::Value;
 use meshcheck_model::selector::matches_labels;
 use meshcheck_model::{Kind, items, str_field};
 
-use crate::facts::pod_workloads::{Workload, workloads};
+use crate::facts::workloads::{Workload, workloads};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -109,7 +109,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let missing: Vec<String> = selected
                 .iter()
                 .filter(|workload| !declares_port(workload, name))
-                .map(|workload| workload.describe())
+                .map(|workload| workload.display())
                 .collect();
             if missing.is_empty() {
                 continue;

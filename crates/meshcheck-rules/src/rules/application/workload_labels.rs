@@ -1,7 +1,7 @@
 use crate::Context;
 use meshcheck_model::Kind;
 
-use crate::facts::pod_workloads::mesh_workloads;
+use crate::facts::workloads::mesh_workloads;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -85,7 +85,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         sink.report(
             workload.resource,
             &path,
-            format!("{} runs in the mesh with {problem}", workload.describe()),
+            format!("{} runs in the mesh with {problem}", workload.display()),
         );
     }
 }

@@ -117,7 +117,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(service) = mesh.get(Kind::Service, &ingress.namespace, name) else {
                 continue;
             };
-            if !service_in_mesh(mesh, &index, service) {
+            if !service_in_mesh(mesh, service) {
                 continue;
             }
             reported.push(name);

@@ -4,8 +4,8 @@ use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, items};
 
 use crate::facts::injector::injector_values;
-use crate::facts::pod_workloads::any_pod;
 use crate::facts::proxy_config::proxied_workloads;
+use crate::facts::workloads::any_pod;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -176,7 +176,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "The proxy of {} logs at debug level ({}): several log lines per request cost proxy CPU and latency and may expose headers",
-                workload.describe(),
+                workload.display(),
                 causes.join("; ")
             ),
         );

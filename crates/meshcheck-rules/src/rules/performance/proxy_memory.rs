@@ -3,8 +3,8 @@ use meshcheck_model::Kind;
 
 use super::config_size::ConfigSizes;
 use super::stats::stats_for;
-use crate::facts::pod_workloads::{WorkloadIndex, is_istio_component};
 use crate::facts::proxy_config::proxied_workloads;
+use crate::facts::workloads::{WorkloadIndex, is_istio_component};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -81,7 +81,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                     &path,
                     format!(
                         "The proxy of {} uses {} of heap (Envoy stats of pod {pod}) against a memory limit of {} (from {}): it is about to be OOM-killed",
-                        workload.describe(),
+                        workload.display(),
                         mib(heap),
                         limit.text,
                         limit.source
@@ -100,7 +100,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "The proxy of {} has a memory limit of {} (from {}) but receives about {} clusters ({} services), estimated to need {}: it risks being OOM-killed as the mesh grows",
-                workload.describe(),
+                workload.display(),
                 limit.text,
                 limit.source,
                 estimate.clusters,

@@ -87,7 +87,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "The proxy of {} requests no {} (per {seen_in}): the scheduler reserves nothing for it, so it competes with other containers for the node's resources and is among the first evicted under memory pressure",
-                workload.describe(),
+                workload.display(),
                 missing.join(" and ")
             ),
         );

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use meshcheck_model::Kind;
 
 use super::config_size::{ConfigEstimate, ConfigSizes, limits_egress};
-use crate::facts::pod_workloads::is_istio_component;
 use crate::facts::proxy_config::proxied_workloads;
+use crate::facts::workloads::is_istio_component;
 use crate::{Sink, declare_rule};
 
 declare_rule! {

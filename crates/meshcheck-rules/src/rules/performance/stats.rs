@@ -2,7 +2,7 @@
 
 use meshcheck_model::{Kind, Mesh, ProxyStats, Resource};
 
-use crate::facts::pod_workloads::{Workload, WorkloadIndex};
+use crate::facts::workloads::{Workload, WorkloadIndex};
 use crate::{ResourceRef, SourceLocation};
 
 /// The Pod a stats dump names, when the input has it (a dump naming only the pod's name matches

@@ -3,8 +3,8 @@ use meshcheck_input::Value;
 use meshcheck_model::{Kind, strings};
 
 use super::mesh_config_ref::report_mesh_config;
-use crate::facts::pod_workloads::any_pod;
 use crate::facts::proxy_config::{annotation_config, proxied_workloads};
+use crate::facts::workloads::any_pod;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -153,7 +153,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "The proxy of {} includes every Envoy statistic or every per-cluster one ({}): about a hundred stats per cluster, listener and route, in memory and in every scrape",
-                workload.describe(),
+                workload.display(),
                 broad.join(", ")
             ),
         );

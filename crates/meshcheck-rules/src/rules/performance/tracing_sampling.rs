@@ -4,8 +4,8 @@ use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, items, str_field};
 
 use super::mesh_config_ref::report_mesh_config;
-use crate::facts::pod_workloads::{any_pod, workloads};
 use crate::facts::proxy_config::annotation_config;
+use crate::facts::workloads::{any_pod, workloads};
 use crate::rules::application::fault_injection::is_test_namespace;
 use crate::{Severity, Sink, declare_rule};
 
@@ -136,7 +136,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             &path,
             format!(
                 "{} samples {rate}% of its requests for tracing (proxy.istio.io/config tracing.sampling)",
-                workload.describe()
+                workload.display()
             ),
         );
     }

@@ -91,13 +91,15 @@ fn check(cx: &Context, sink: &mut Sink) {
     for gateway in gateways(mesh) {
         let (Some(controller), true) = (
             gateway.workload.controller,
-            gateway.workload.pods.is_empty(),
+            gateway.workload.pod_count() == 0,
         ) else {
             continue;
         };
         let Some((index, image)) = gateway
             .workload
             .containers()
+            .iter()
+            .map(|container| (container.index, container.value))
             .find_map(|(index, container)| {
                 (str_field(container, "name") == Some("istio-proxy"))
                     .then(|| str_field(container, "image").map(|image| (index, image)))

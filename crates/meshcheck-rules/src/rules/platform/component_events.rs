@@ -70,7 +70,7 @@ struct Components<'m> {
 
 impl<'m> Components<'m> {
     fn add(&mut self, workload: &Workload<'m>, description: String) {
-        for pod in &workload.pods {
+        for pod in workload.pods() {
             self.objects.insert(
                 (
                     pod.namespace.clone(),

@@ -55,7 +55,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             );
             match budget {
                 Some(budget) => sink.report(budget, &["spec"], message),
-                None => sink.report(gateway.workload.resource(), &[], message),
+                None => sink.report(gateway.workload.resource, &[], message),
             };
         }
     }

@@ -42,6 +42,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         let workload = &gateway.workload;
         let proxy = workload
             .containers()
+            .iter()
+            .map(|container| (container.index, container.value))
             .find(|(_, container)| str_field(container, "name") == Some("istio-proxy"));
         let Some((index, container)) = proxy else {
             continue;
@@ -64,7 +66,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         // `image: auto`: the injector fills the container in; the running pods tell.
-        for pod in &workload.pods {
+        for pod in workload.pods() {
             let running = meshcheck_model::items(pod.spec().get("containers"))
                 .enumerate()
                 .find(|(_, container)| str_field(container, "name") == Some("istio-proxy"));

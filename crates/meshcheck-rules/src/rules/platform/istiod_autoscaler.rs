@@ -40,7 +40,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let Some(controller) = plane.workload.controller else {
             continue;
         };
-        if plane.workload.autoscaler(mesh).is_some() {
+        if plane.workload.autoscaler().is_some() {
             continue;
         }
         sink.report(

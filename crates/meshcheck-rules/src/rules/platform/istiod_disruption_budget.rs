@@ -52,7 +52,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let message = format!("{}: {problem}", describe_plane(&plane));
             match budget {
                 Some(budget) => sink.report(budget, &["spec"], message),
-                None => sink.report(plane.workload.resource(), &[], message),
+                None => sink.report(plane.workload.resource, &[], message),
             };
         }
     }

@@ -140,7 +140,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                             .any(|selector| matches_labels(selector, labels))
                     })
             });
-        if !protected && !is_gateway(&workload) && workload.in_mesh(mesh) {
+        if !protected && !is_gateway(&workload) && workload.in_mesh() {
             unprotected
                 .entry(namespace)
                 .or_default()

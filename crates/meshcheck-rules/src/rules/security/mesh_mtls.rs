@@ -59,7 +59,7 @@ fn mesh_namespaces(mesh: &Mesh) -> BTreeSet<String> {
     let root = mesh.root_namespace();
     workloads(mesh)
         .iter()
-        .filter(|workload| workload.namespace() != root && workload.in_mesh(mesh))
+        .filter(|workload| workload.namespace() != root && workload.in_mesh())
         .map(|workload| workload.namespace().to_owned())
         .collect()
 }

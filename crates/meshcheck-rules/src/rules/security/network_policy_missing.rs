@@ -60,7 +60,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let root = mesh.root_namespace();
     let exposed: BTreeSet<&str> = workloads(mesh)
         .iter()
-        .filter(|workload| workload.namespace() != root && workload.in_mesh(mesh))
+        .filter(|workload| workload.namespace() != root && workload.in_mesh())
         .map(|workload| workload.namespace())
         .filter(|namespace| !covered.contains(namespace))
         .collect();

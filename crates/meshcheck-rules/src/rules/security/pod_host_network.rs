@@ -58,7 +58,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .iter()
                 .any(|workload| std::ptr::eq(workload.resource, pod))
         {
-            let workload = crate::facts::workloads::pod_workload(pod);
+            let workload = crate::facts::workloads::pod_workload(mesh, pod);
             if workload.container("istio-proxy").is_some() {
                 candidates.push(workload);
             }

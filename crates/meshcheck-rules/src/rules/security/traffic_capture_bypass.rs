@@ -95,7 +95,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
     let services = services_by_namespace(mesh);
     for workload in workloads(mesh) {
-        if !workload.in_mesh(mesh) {
+        if !workload.in_mesh() {
             continue;
         }
         let mut report = |key: &str, problem: String, severity: Severity| {
