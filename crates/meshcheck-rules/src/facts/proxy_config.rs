@@ -255,14 +255,19 @@ pub(crate) struct ProxiedWorkload<'a> {
     pub resources: Arc<ProxyResources>,
 }
 
+/// The proxy's `concurrency` in one state of a workload (its template, or a running pod) and
+/// where it comes from: the injected `--concurrency` argument, else the effective ProxyConfig.
+pub(crate) fn proxy_concurrency(mesh: &Mesh, state: &Workload) -> Option<(i64, String)> {
+    match injected_concurrency(state) {
+        Some(concurrency) => Some((concurrency, "the injected --concurrency".to_owned())),
+        None => effective_proxy_config(mesh, state).concurrency(),
+    }
+}
+
 impl ProxiedWorkload<'_> {
-    /// The proxy's `concurrency` and where it comes from: the injected `--concurrency`
-    /// argument, else the effective ProxyConfig.
+    /// The proxy's `concurrency` as the observed pod runs it (see [`proxy_concurrency`]).
     pub(crate) fn concurrency(&self, mesh: &Mesh) -> Option<(i64, String)> {
-        match injected_concurrency(&self.observed) {
-            Some(concurrency) => Some((concurrency, "the injected --concurrency".to_owned())),
-            None => effective_proxy_config(mesh, &self.observed).concurrency(),
-        }
+        proxy_concurrency(mesh, &self.observed)
     }
 
     /// Reports on the workload's metadata: `The proxy of Deployment web.shop` and `rest`.

@@ -1,7 +1,11 @@
 use crate::Context;
 use meshcheck_model::Kind;
 
-use crate::facts::proxy_config::{concurrency_configured, proxied_workloads};
+use crate::facts::injector::injector_values;
+use crate::facts::proxy_config::{
+    concurrency_configured, proxied_workloads, proxy_concurrency, proxy_resources,
+};
+use crate::facts::states::{Seen, judge};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -55,28 +59,37 @@ fn check(cx: &Context, sink: &mut Sink) {
     if !concurrency_configured(mesh) {
         return;
     }
+    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
-        let Some((concurrency, source)) = proxied.concurrency(mesh) else {
-            continue;
-        };
-        if concurrency <= 0 {
-            continue;
-        }
-        let Some(limit) = &proxied.resources.cpu_limit else {
-            continue;
-        };
-        let cores = limit.value.div_ceil(1000).max(1);
-        if concurrency as u64 <= cores {
-            continue;
-        }
-        proxied.report_proxy(
-            sink,
-            &format!(
+        // The template is what new pods get; its running pods may predate it (see `states`).
+        let verdict = judge(mesh, &proxied.workload, |state| {
+            let Some((concurrency, source)) = proxy_concurrency(mesh, state) else {
+                return Seen::Clean;
+            };
+            if concurrency <= 0 {
+                return Seen::Clean;
+            }
+            let resources = proxy_resources(injector.as_ref(), state);
+            let Some(limit) = resources.cpu_limit else {
+                return if resources.known {
+                    Seen::Clean
+                } else {
+                    Seen::Unknown
+                };
+            };
+            let cores = limit.value.div_ceil(1000).max(1);
+            if concurrency as u64 <= cores {
+                return Seen::Clean;
+            }
+            Seen::Problem(format!(
                 " runs {concurrency} worker threads (concurrency from {source}) within a CPU limit of {} (from {}): {concurrency} busy workers share {:.2} cores, so the container is throttled and every connection's latency suffers",
                 limit.text,
                 limit.source,
                 limit.value as f64 / 1000.0
-            ),
-        );
+            ))
+        });
+        if let Some(verdict) = verdict {
+            proxied.report_proxy(sink, &format!("{}{}", verdict.problem, verdict.note));
+        }
     }
 }
