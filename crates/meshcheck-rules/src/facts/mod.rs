@@ -14,6 +14,7 @@ pub(crate) mod gateways;
 pub(crate) mod injector;
 pub(crate) mod mesh_config;
 pub(crate) mod mtls;
+pub(crate) mod namespaces;
 pub(crate) mod planes;
 pub(crate) mod policies;
 pub(crate) mod proxy_config;

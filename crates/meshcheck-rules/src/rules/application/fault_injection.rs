@@ -1,7 +1,9 @@
 use crate::Context;
 use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
-use meshcheck_model::{Kind, Mesh, items};
+use meshcheck_model::{Kind, items};
+
+use crate::facts::namespaces::is_test_namespace;
 
 use crate::facts::routes::{as_path, http_routes};
 use crate::{Severity, Sink, declare_rule};
@@ -46,25 +48,6 @@ declare_rule! {
         remediation: "Remove the fault block after the experiment, or limit it to test traffic with a header match.",
         check: check,
     }
-}
-
-const TEST_WORDS: [&str; 11] = [
-    "test", "testing", "qa", "dev", "staging", "stage", "chaos", "sandbox", "perf", "load", "e2e",
-];
-
-/// Whether a namespace is meant for testing, by name or by an environment label.
-pub(crate) fn is_test_namespace(mesh: &Mesh, namespace: &str) -> bool {
-    let by_name = namespace
-        .split(['-', '.', '_'])
-        .any(|word| TEST_WORDS.contains(&word));
-    let by_label = mesh.namespace(namespace).is_some_and(|resource| {
-        ["environment", "env"].iter().any(|key| {
-            resource
-                .label(key)
-                .is_some_and(|value| TEST_WORDS.contains(&value.to_ascii_lowercase().as_str()))
-        })
-    });
-    by_name || by_label
 }
 
 /// The share of requests a fault applies to: `percentage.value`, the deprecated `percent`, or

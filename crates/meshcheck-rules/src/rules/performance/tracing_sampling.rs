@@ -4,9 +4,9 @@ use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, items, str_field};
 
 use super::mesh_config_ref::report_mesh_config;
+use crate::facts::namespaces::is_test_namespace;
 use crate::facts::proxy_config::annotation_config;
 use crate::facts::workloads::{any_pod, workloads};
-use crate::rules::application::fault_injection::is_test_namespace;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
