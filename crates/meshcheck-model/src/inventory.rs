@@ -5,12 +5,14 @@
 //! Each part is a plain function of the [`Mesh`] (cheap: a pass over pods or controllers), so a
 //! rule computes only what it reads; [`Inventory::of`] computes everything at once.
 
+mod coverage;
 mod istio;
 mod nodes;
 mod version;
 mod workload;
 
 pub use crate::workloads::Workload;
+pub use coverage::{NamespacePods, PodCoverage, pod_coverage};
 pub(crate) use istio::ProxyFacts;
 pub use istio::{
     ControlPlane, DEFAULT_REVISION, GatewayRole, GatewayWorkload, NodeAgentKind, Proxy, ProxyKind,

@@ -61,6 +61,9 @@ pub struct Inventory {
     pub pods: usize,
     /// Pods with an Envoy proxy (sidecars and gateways).
     pub proxies: usize,
+    /// Running pods in and outside the mesh; absent when the input holds no Pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_coverage: Option<model::PodCoverage>,
     pub control_planes: Vec<Component>,
     pub gateways: Vec<Component>,
     /// Revisions of control planes and of the proxies connected to them.
@@ -197,6 +200,7 @@ impl Inventory {
             }
         }
         Inventory {
+            pod_coverage: model::pod_coverage(mesh),
             kubernetes_version: mesh.cluster.kubernetes_version.clone(),
             namespaces: mesh.namespace_names().len(),
             services: mesh.count(Kind::Service),

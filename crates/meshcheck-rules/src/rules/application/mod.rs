@@ -8,7 +8,6 @@ mod init_container_network;
 mod job_sidecar;
 mod load_balancer;
 mod locality_failover;
-mod mesh_inventory;
 mod mirror_full;
 mod multiple_services;
 mod outlier_detection;
@@ -40,7 +39,6 @@ pub static RULES: &[&crate::Rule] = &[
     &probes_rewrite::PROBES_NOT_REWRITTEN,
     &init_container_network::INIT_CONTAINER_NETWORK,
     &job_sidecar::JOB_SIDECAR,
-    &mesh_inventory::MESH_POD_INVENTORY,
     &target_port_name::TARGET_PORT_NAME,
     &locality_failover::LOCALITY_FAILOVER,
     &hold_application::HOLD_APPLICATION,
