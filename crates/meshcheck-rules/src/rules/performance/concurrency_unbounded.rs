@@ -2,7 +2,11 @@ use crate::Context;
 use meshcheck_model::Kind;
 use meshcheck_model::inventory::nodes;
 
-use crate::facts::proxy_config::{concurrency_configured, proxied_workloads};
+use crate::facts::injector::injector_values;
+use crate::facts::proxy_config::{
+    concurrency_configured, proxied_workloads, proxy_concurrency, proxy_resources,
+};
+use crate::facts::states::{Seen, judge};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -54,27 +58,33 @@ fn check(cx: &Context, sink: &mut Sink) {
         .iter()
         .filter_map(|node| node.allocatable_cpu_millis)
         .max();
+    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
-        let Some((0, source)) = proxied.concurrency(mesh) else {
-            continue;
-        };
-        let node = largest_node
-            .map(|millis| format!(" (the largest node has {} cores)", (millis + 500) / 1000))
-            .unwrap_or_default();
-        let resources = &proxied.resources;
-        let consequence = match (&resources.cpu_limit, resources.known) {
-            (Some(limit), _) => format!(
-                "one worker per node core{node}, all sharing the proxy's CPU limit of {}, so the container is throttled",
-                limit.text
-            ),
-            (None, true) => format!(
-                "one worker per node core{node} with no CPU limit: the proxy's threads, memory and upstream connections grow with the node, not with its traffic"
-            ),
-            (None, false) => format!("one worker per node core{node}"),
-        };
-        proxied.report_proxy(
-            sink,
-            &format!(" has concurrency 0 (from {source}): Envoy starts {consequence}"),
-        );
+        // The template is what new pods get; its running pods may predate it (see `states`).
+        let verdict = judge(mesh, &proxied.workload, |state| {
+            let Some((0, source)) = proxy_concurrency(mesh, state) else {
+                return Seen::Clean;
+            };
+            let node = largest_node
+                .map(|millis| format!(" (the largest node has {} cores)", (millis + 500) / 1000))
+                .unwrap_or_default();
+            let resources = proxy_resources(injector.as_ref(), state);
+            let consequence = match (&resources.cpu_limit, resources.known) {
+                (Some(limit), _) => format!(
+                    "one worker per node core{node}, all sharing the proxy's CPU limit of {}, so the container is throttled",
+                    limit.text
+                ),
+                (None, true) => format!(
+                    "one worker per node core{node} with no CPU limit: the proxy's threads, memory and upstream connections grow with the node, not with its traffic"
+                ),
+                (None, false) => format!("one worker per node core{node}"),
+            };
+            Seen::Problem(format!(
+                " has concurrency 0 (from {source}): Envoy starts {consequence}"
+            ))
+        });
+        if let Some(verdict) = verdict {
+            proxied.report_proxy(sink, &format!("{}{}", verdict.problem, verdict.note));
+        }
     }
 }
