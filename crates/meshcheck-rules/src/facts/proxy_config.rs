@@ -265,10 +265,6 @@ pub(crate) fn proxy_concurrency(mesh: &Mesh, state: &Workload) -> Option<(i64, S
 }
 
 impl ProxiedWorkload<'_> {
-    /// The proxy's `concurrency` as the observed pod runs it (see [`proxy_concurrency`]).
-    pub(crate) fn concurrency(&self, mesh: &Mesh) -> Option<(i64, String)> {
-        proxy_concurrency(mesh, &self.observed)
-    }
 
     /// Reports on the workload's metadata: `The proxy of Deployment web.shop` and `rest`.
     pub(crate) fn report_proxy<'s>(&self, sink: &'s mut Sink, rest: &str) -> &'s mut Finding {
