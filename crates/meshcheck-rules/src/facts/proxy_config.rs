@@ -265,7 +265,6 @@ pub(crate) fn proxy_concurrency(mesh: &Mesh, state: &Workload) -> Option<(i64, S
 }
 
 impl ProxiedWorkload<'_> {
-
     /// Reports on the workload's metadata: `The proxy of Deployment web.shop` and `rest`.
     pub(crate) fn report_proxy<'s>(&self, sink: &'s mut Sink, rest: &str) -> &'s mut Finding {
         let path = self.workload.path(&["metadata"]);

@@ -1,7 +1,9 @@
 use crate::Context;
 use meshcheck_model::Kind;
 
-use crate::facts::proxy_config::proxied_workloads;
+use crate::facts::injector::injector_values;
+use crate::facts::proxy_config::{proxied_workloads, proxy_resources};
+use crate::facts::states::{Seen, judge};
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -48,37 +50,44 @@ declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
+    let injector = injector_values(mesh);
     for proxied in proxied_workloads(mesh) {
-        let resources = &proxied.resources;
-        if !resources.known {
+        // The template is what new pods get; its running pods may predate it (see `states`).
+        let verdict = judge(mesh, &proxied.workload, |state| {
+            let resources = proxy_resources(injector.as_ref(), state);
+            if !resources.known {
+                return Seen::Unknown;
+            }
+            let mut missing = Vec::new();
+            if resources
+                .cpu_request
+                .as_ref()
+                .is_none_or(|cpu| cpu.value == 0)
+            {
+                missing.push("CPU");
+            }
+            if resources
+                .memory_request
+                .as_ref()
+                .is_none_or(|memory| memory.value == 0)
+            {
+                missing.push("memory");
+            }
+            if missing.is_empty() {
+                return Seen::Clean;
+            }
+            let from_container = state
+                .proxy_container()
+                .is_some_and(|container| container.get("resources").is_some());
+            let seen_in = if from_container {
+                "its injected istio-proxy container"
+            } else {
+                "the injector's defaults and the pod's annotations"
+            };
+            Seen::Problem(format!("{} (per {seen_in})", missing.join(" and ")))
+        });
+        let Some(verdict) = verdict else {
             continue;
-        }
-        let mut missing = Vec::new();
-        if resources
-            .cpu_request
-            .as_ref()
-            .is_none_or(|cpu| cpu.value == 0)
-        {
-            missing.push("CPU");
-        }
-        if resources
-            .memory_request
-            .as_ref()
-            .is_none_or(|memory| memory.value == 0)
-        {
-            missing.push("memory");
-        }
-        if missing.is_empty() {
-            continue;
-        }
-        let from_container = proxied
-            .observed
-            .proxy_container()
-            .is_some_and(|container| container.get("resources").is_some());
-        let seen_in = if from_container {
-            "its injected istio-proxy container"
-        } else {
-            "the injector's defaults and the pod's annotations"
         };
         let workload = &proxied.workload;
         let path = workload.path(&["metadata"]);
@@ -86,9 +95,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             workload.resource,
             &path,
             format!(
-                "The proxy of {} requests no {} (per {seen_in}): the scheduler reserves nothing for it, so it competes with other containers for the node's resources and is among the first evicted under memory pressure",
+                "The proxy of {} requests no {}: the scheduler reserves nothing for it, so it competes with other containers for the node's resources and is among the first evicted under memory pressure{}",
                 workload.display(),
-                missing.join(" and ")
+                verdict.problem,
+                verdict.note
             ),
         );
     }
