@@ -21,6 +21,7 @@ pub(crate) mod policies;
 pub(crate) mod proxy_config;
 pub mod releases;
 pub(crate) mod routes;
+pub(crate) mod secrets;
 pub(crate) mod virtual_services;
 pub(crate) mod workloads;
 
