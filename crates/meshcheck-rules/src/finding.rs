@@ -95,14 +95,18 @@ impl Absence {
         let mut names: Vec<&str> = self.kinds.iter().map(|kind| kind.name()).collect();
         // An Istio Gateway and a Gateway API Gateway share the name.
         names.dedup();
+        let kinds = match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => "object".to_owned(),
+        };
         let place = match self.namespaces.as_slice() {
             [] => String::new(),
             [namespace] => format!(" in namespace {namespace}"),
             namespaces => format!(" in namespaces {}", namespaces.join(" or ")),
         };
         format!(
-            " (the input holds no {} object{place}: it may be defined outside the files analyzed, so this is not confirmed)",
-            names.join(" or ")
+            " (the input holds no {kinds}{place}, so this is not confirmed: it may be defined outside the files analyzed)"
         )
     }
 }

@@ -6,6 +6,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use meshcheck_model::hosts::fqdn_parts;
 use meshcheck_model::{InputSource, Kind, Mesh};
 
 use crate::finding::Absence;
@@ -64,6 +65,22 @@ pub(crate) fn absence_is_evidence(mesh: &Mesh, absence: &Absence) -> bool {
     })
 }
 
+/// What would define a host written in `namespace`, for [`crate::Finding::from_absence`]: a
+/// cluster-local name (`reviews`, `reviews.shop.svc.cluster.local`) is a Service of its
+/// namespace; any other host (`api.example.com`) a ServiceEntry, in any namespace.
+pub(crate) fn host_definers<'a>(
+    namespace: &'a str,
+    host: &'a str,
+) -> (&'static [Kind], Vec<&'a str>) {
+    if let Some((_, host_namespace)) = fqdn_parts(host) {
+        return (&[Kind::Service], vec![host_namespace]);
+    }
+    if !host.contains('.') && !host.contains('*') {
+        return (&[Kind::Service], vec![namespace]);
+    }
+    (&[Kind::ServiceEntry], Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +119,22 @@ mod tests {
             &absence(&[Kind::Service, Kind::Gateway], &["edge"])
         ));
         assert!(!absence_is_evidence(&mesh, &absence(&[Kind::Pod], &[])));
+    }
+
+    #[test]
+    fn where_hosts_are_defined() {
+        assert_eq!(
+            host_definers("shop", "reviews"),
+            (&[Kind::Service][..], vec!["shop"])
+        );
+        assert_eq!(
+            host_definers("shop", "reviews.books.svc.cluster.local"),
+            (&[Kind::Service][..], vec!["books"])
+        );
+        assert_eq!(
+            host_definers("shop", "api.example.com"),
+            (&[Kind::ServiceEntry][..], vec![])
+        );
     }
 
     #[test]

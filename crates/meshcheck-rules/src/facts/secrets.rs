@@ -15,14 +15,6 @@ use meshcheck_model::{Kind, Mesh, Resource, ResourceId, ValueAt, str_field};
 /// The type of a TLS Secret; the API server rejects one without `tls.crt` and `tls.key`.
 pub(crate) const TLS_TYPE: &str = "kubernetes.io/tls";
 
-/// The kinds a Secret can come from: where a missing Secret would have been.
-pub(crate) const SECRET_SOURCES: &[Kind] = &[
-    Kind::Secret,
-    Kind::Certificate,
-    Kind::ExternalSecret,
-    Kind::SealedSecret,
-];
-
 /// Where a Secret comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {

@@ -7,7 +7,7 @@ use meshcheck_input::Value;
 use meshcheck_model::{Kind, Resource, items, str_field};
 
 use crate::facts::gateways::{Workloads, gateway_selector, report_no_workload, selector_string};
-use crate::facts::secrets::{Contents, KnownSecret, SECRET_SOURCES, secrets};
+use crate::facts::secrets::{Contents, KnownSecret, secrets};
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -25,8 +25,8 @@ declare_rule! {
     /// `data` (a metadata-only export or a collected snapshot), are not in the input: a
     /// `kubernetes.io/tls` Secret is then taken as holding its keys (the API server accepts no
     /// other), and for other types an info finding says that the contents could not be checked.
-    /// When the input holds no Secret (nor any of those kinds) in the workload's namespace at
-    /// all, a missing credential is reported as info: it is likely kept elsewhere.
+    /// When the input holds no Secret object in the workload's namespace at all (Secrets are kept
+    /// out of Git), a missing credential is reported as info: it may well exist in the cluster.
     ///
     /// ## Why is this bad?
     /// The gateway proxy reads the credential from its own namespace. A missing or unusable
@@ -263,7 +263,9 @@ fn check(cx: &Context, sink: &mut Sink) {
                         gateway.display_name()
                     ),
                 )
-                .from_absence(SECRET_SOURCES, &looked_in);
+                // Kept out of Git, Secrets are often made by hand: Certificates and the like in
+                // the input do not show those.
+                .from_absence(&[Kind::Secret], &looked_in);
                 continue;
             };
             let problem = match secret.contents() {
