@@ -121,7 +121,7 @@ fn produced_name(origin: Origin, resource: &Resource) -> Option<&str> {
 }
 
 /// The type the produced Secret will have, when the input says.
-fn produced_type<'a>(origin: Origin, resource: &'a Resource) -> Option<&'a str> {
+fn produced_type(origin: Origin, resource: &Resource) -> Option<&str> {
     let value = resource.value();
     match origin {
         Origin::Object => Some(str_field(value, "type").unwrap_or("Opaque")),
