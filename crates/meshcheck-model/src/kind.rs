@@ -92,6 +92,11 @@ kinds! {
     ReferenceGrant => ("gateway.networking.k8s.io", "ReferenceGrant", true),
     BackendTlsPolicy => ("gateway.networking.k8s.io", "BackendTLSPolicy", true),
     InferencePool => ("inference.networking.k8s.io", "InferencePool", true),
+    // Controllers that produce Secrets from objects kept in Git: a Secret they write is not among
+    // the manifests, so rules that look Secrets up by name need to know them.
+    Certificate => ("cert-manager.io", "Certificate", true),
+    ExternalSecret => ("external-secrets.io", "ExternalSecret", true),
+    SealedSecret => ("bitnami.com", "SealedSecret", true),
 }
 
 impl Kind {
@@ -122,6 +127,14 @@ mod tests {
             Kind::KubernetesGateway
         );
         assert_eq!(Kind::from_group_kind("example.com", "Gateway"), Kind::Other);
+        assert_eq!(
+            Kind::from_group_kind("cert-manager.io", "Certificate"),
+            Kind::Certificate
+        );
+        assert_eq!(
+            Kind::from_group_kind("example.com", "Certificate"),
+            Kind::Other
+        );
         assert!(!Kind::Namespace.is_namespaced());
     }
 }

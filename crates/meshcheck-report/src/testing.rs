@@ -48,7 +48,7 @@ pub fn finding(code: &'static str, category: Category, severity: Severity) -> Fi
         source: None,
         suppressions: None,
         scope_namespace: None,
-        about_workloads: false,
+        absence: None,
     }
 }
 

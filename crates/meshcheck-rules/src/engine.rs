@@ -1,10 +1,11 @@
 //! Running rules over a mesh: in parallel, then suppression, namespace focus and a stable order.
 
 use globset::{Glob, GlobMatcher};
-use meshcheck_model::{Kind, Mesh};
+use meshcheck_model::Mesh;
 use rayon::prelude::*;
 
 use crate::context::{Context, ReferenceData};
+use crate::facts::coverage::absence_is_evidence;
 use crate::finding::{Finding, Sink};
 use crate::rule::{Rule, Severity};
 
@@ -138,15 +139,15 @@ fn schedule(rules: &[&'static Rule]) -> Vec<&'static Rule> {
 }
 
 fn finish(mesh: &Mesh, mut findings: Vec<Finding>, options: &RunOptions) -> Vec<Finding> {
-    if mesh.count(Kind::Pod) == 0 {
-        for finding in findings
-            .iter_mut()
-            .filter(|finding| finding.about_workloads)
-        {
+    // A conclusion drawn from absence stands only where the input could have shown the object.
+    for finding in &mut findings {
+        let Some(absence) = &finding.absence else {
+            continue;
+        };
+        if !absence_is_evidence(mesh, absence) {
+            let note = absence.note();
             finding.severity = Severity::Info;
-            finding.message.push_str(
-                " (the input holds no Pods, so this was not checked against running workloads)",
-            );
+            finding.message.push_str(&note);
         }
     }
     findings.retain(|finding| {

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use meshcheck_model::{Mesh, Resource};
+use meshcheck_model::{Kind, Mesh, Resource};
 
 use crate::istio_messages;
 use crate::rule::{Category, RuleMeta, Severity};
@@ -71,9 +71,44 @@ pub struct Finding {
     /// names none), used by `--namespace`; `None` for cluster-scoped and detached findings.
     #[serde(skip)]
     pub scope_namespace: Option<String>,
-    /// The finding concludes from the absence of matching Pods; see [`Finding::about_workloads`].
+    /// What the finding concludes from the absence of; see [`Finding::from_absence`].
     #[serde(skip)]
-    pub about_workloads: bool,
+    pub absence: Option<Absence>,
+}
+
+/// Objects whose absence a finding concludes from: none of `kinds` in `namespaces` (anywhere in
+/// the input when `namespaces` is empty) matched what the finding looked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Absence {
+    pub kinds: &'static [Kind],
+    pub namespaces: Vec<String>,
+}
+
+impl Absence {
+    /// What the engine appends to a finding it lowers because the input holds none of the kinds
+    /// there.
+    pub fn note(&self) -> String {
+        if self.kinds == [Kind::Pod] && self.namespaces.is_empty() {
+            return " (the input holds no Pods, so this was not checked against running workloads)"
+                .to_owned();
+        }
+        let mut names: Vec<&str> = self.kinds.iter().map(|kind| kind.name()).collect();
+        // An Istio Gateway and a Gateway API Gateway share the name.
+        names.dedup();
+        let kinds = match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => "object".to_owned(),
+        };
+        let place = match self.namespaces.as_slice() {
+            [] => String::new(),
+            [namespace] => format!(" in namespace {namespace}"),
+            namespaces => format!(" in namespaces {}", namespaces.join(" or ")),
+        };
+        format!(
+            " (the input holds no {kinds}{place}, so this is not confirmed: it may be defined outside the files analyzed)"
+        )
+    }
 }
 
 /// Collects a rule's findings; it knows the rule, so reports need only say what is specific.
@@ -195,7 +230,7 @@ impl Sink {
             suppressions: resource
                 .and_then(|resource| resource.annotation("galley.istio.io/analyze-suppress"))
                 .map(str::to_owned),
-            about_workloads: false,
+            absence: None,
             scope_namespace: resource
                 .map(|resource| resource.namespace.clone())
                 .filter(|namespace| !namespace.is_empty()),
@@ -216,11 +251,21 @@ impl Finding {
         self
     }
 
-    /// Marks a finding that concludes from *no Pod matching* something. When the input holds no
-    /// Pods at all (plain manifests, not a cluster snapshot), that is absence of evidence, not
-    /// evidence of absence: the engine then lowers such findings to info and says why.
+    /// Marks a finding that concludes from *no Pod matching* something: see
+    /// [`Finding::from_absence`], with Pods anywhere in the input.
     pub fn about_workloads(&mut self) -> &mut Finding {
-        self.about_workloads = true;
+        self.from_absence(&[Kind::Pod], &[])
+    }
+
+    /// Marks a finding that concludes from *no object* of `kinds` in `namespaces` (anywhere when
+    /// empty) matching what it looked for: a route's host, a subset, a gateway, a Secret. When
+    /// the input holds none of those kinds there (a GitOps folder with the Istio config but not
+    /// the apps), that is absence of evidence, not evidence of absence: the engine then lowers
+    /// the finding to info and says why (see [`crate::facts::coverage::absence_is_evidence`]).
+    pub fn from_absence(&mut self, kinds: &'static [Kind], namespaces: &[&str]) -> &mut Finding {
+        let mut namespaces: Vec<String> = namespaces.iter().map(|&name| name.to_owned()).collect();
+        namespaces.dedup();
+        self.absence = Some(Absence { kinds, namespaces });
         self
     }
 

@@ -14,7 +14,7 @@ pub mod rules;
 pub use context::{Context, ReferenceData};
 pub use engine::{RunOptions, Suppression, run, run_timed};
 pub use facts::prepare;
-pub use finding::{Finding, ResourceRef, Sink, SourceLocation};
+pub use finding::{Absence, Finding, ResourceRef, Sink, SourceLocation};
 pub use rule::{Category, Rule, RuleMeta, Severity};
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The facts rule families share: workloads with their templates and pods, proxies and their
 //! effective configuration, mTLS resolution, authorization scopes, destination TLS, mesh config,
-//! routes, gateways, control planes and the reference data (advisories, releases). Families
+//! routes, gateways, control planes, the Secrets that exist (and what produces them), what the
+//! input can show (coverage) and the reference data (advisories, releases). Families
 //! read these modules and never import each other; each fact that costs a pass over the mesh
 //! is built once per run (see [`prepare`]).
 
@@ -20,6 +21,7 @@ pub(crate) mod policies;
 pub(crate) mod proxy_config;
 pub mod releases;
 pub(crate) mod routes;
+pub(crate) mod secrets;
 pub(crate) mod states;
 pub(crate) mod virtual_services;
 pub(crate) mod workloads;

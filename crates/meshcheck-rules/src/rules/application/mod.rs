@@ -2,6 +2,7 @@
 
 mod connection_pool;
 mod destination_rule_merge;
+mod export_to_namespace;
 pub(crate) mod fault_injection;
 mod hold_application;
 mod init_container_network;
@@ -42,4 +43,5 @@ pub static RULES: &[&crate::Rule] = &[
     &target_port_name::TARGET_PORT_NAME,
     &locality_failover::LOCALITY_FAILOVER,
     &hold_application::HOLD_APPLICATION,
+    &export_to_namespace::EXPORT_TO_NAMESPACE,
 ];

@@ -3,6 +3,7 @@ use meshcheck_input::Value;
 use meshcheck_model::ValueAt;
 use meshcheck_model::{Kind, Resource, items, str_field};
 
+use crate::facts::coverage::holds_any;
 use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
@@ -71,10 +72,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let namespace = str_field(service, "namespace").unwrap_or_default();
             let name = str_field(service, "name").unwrap_or_default();
             // Without any Service of that namespace, the input simply does not show it.
-            if mesh
-                .of_kind(Kind::Service)
-                .all(|candidate| candidate.namespace != namespace)
-            {
+            if !holds_any(mesh, Kind::Service, Some(namespace)) {
                 continue;
             }
             let port = service.get("port").and_then(Value::as_i64).unwrap_or(443);

@@ -20,6 +20,7 @@ mod istiod_debug_endpoints;
 mod jwks_uri_insecure;
 mod jwt_audiences;
 mod mesh_mtls;
+mod mesh_tls_conflict;
 mod network_policy_missing;
 mod peer_authentication_port_level;
 mod peer_authentication_weakening;
@@ -63,4 +64,5 @@ pub static RULES: &[&crate::Rule] = &[
     &authorization_http_fields_on_tcp::AUTHORIZATION_HTTP_FIELDS_ON_TCP,
     &authentication_policy_targets::AUTHENTICATION_POLICY_TARGETS,
     &network_policy_missing::NETWORK_POLICY_MISSING,
+    &mesh_tls_conflict::MESH_TLS_CONFLICT,
 ];

@@ -2,6 +2,7 @@ use crate::Context;
 use meshcheck_model::Kind;
 
 use crate::facts::coverage::cluster_lists_every;
+use crate::facts::secrets::secrets;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -35,7 +36,7 @@ declare_rule! {
         summary: "Production meshes should use a plug-in CA rather than istiod's self-signed root",
         istio_analyzer: None,
         istio_codes: &[],
-        inputs: &[Kind::Secret],
+        inputs: &[Kind::Secret, Kind::Certificate, Kind::ExternalSecret, Kind::SealedSecret],
         docs_url: "https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/",
         remediation: "Provide an intermediate CA in the cacerts Secret of the root namespace (or an external CA) and restart istiod and the workloads.",
         check: check,
@@ -48,7 +49,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     }
     let root = mesh.root_namespace();
-    if mesh.get(Kind::Secret, root, "cacerts").is_some() {
+    // A plug-in CA may come from cert-manager or an external secret store as well.
+    if secrets(mesh).get(mesh, root, "cacerts").is_some() {
         return;
     }
     let Some(generated) = mesh.get(Kind::Secret, root, "istio-ca-secret") else {

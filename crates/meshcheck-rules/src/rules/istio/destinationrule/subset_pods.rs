@@ -6,6 +6,7 @@ use meshcheck_input::{Map, Value};
 use meshcheck_model::selector::value_text;
 use meshcheck_model::{Kind, Mesh, Resource, str_field};
 
+use crate::facts::coverage::host_definers;
 use crate::{Sink, declare_rule};
 
 declare_rule! {
@@ -14,7 +15,8 @@ declare_rule! {
     /// every subset's labels (merged with the ServiceEntry's `workloadSelector`) select at least
     /// one pod. Pods carry the topology labels of their node (`topology.kubernetes.io/region`,
     /// `topology.kubernetes.io/zone`, `topology.istio.io/subzone`) and `kubernetes.io/hostname`,
-    /// as Istio's service registry gives them.
+    /// as Istio's service registry gives them. Where the input holds no pods, or no Service in
+    /// the host's namespace, these conclusions are reported at info level.
     ///
     /// ## Why is this bad?
     /// A route to a subset that selects no pod has no endpoints: requests fail with
@@ -119,6 +121,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let spec = rule.spec();
         let host = str_field(spec, "host").unwrap_or_default();
         let Some(target) = mesh.hosts.lookup(&rule.namespace, &rule.export_to(), host) else {
+            let (kinds, namespaces) = host_definers(&rule.namespace, host);
             sink.istio(
                 "IST0174",
                 rule,
@@ -128,7 +131,8 @@ fn check(cx: &Context, sink: &mut Sink) {
                     rule.display_name(),
                     rule.namespace
                 ),
-            );
+            )
+            .from_absence(kinds, &namespaces);
             continue;
         };
         // Only a ServiceEntry selects its workloads here; a Service's own selector is not merged.

@@ -4,10 +4,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use meshcheck_input::Value;
-use meshcheck_model::{InputSource, Kind, Resource, items, str_field};
+use meshcheck_model::{Kind, Resource, items, str_field};
 
 use crate::facts::gateways::{Workloads, gateway_selector, report_no_workload, selector_string};
-use crate::{Sink, declare_rule};
+use crate::facts::secrets::{Contents, KnownSecret, secrets};
+use crate::{Severity, Sink, declare_rule};
 
 declare_rule! {
     /// ## What it does
@@ -17,6 +18,15 @@ declare_rule! {
     /// present and non-empty, the certificate valid PEM/X.509, and not expired or not yet valid.
     /// It also reports Gateways whose selector matches no pod, since then no namespace can be
     /// searched.
+    ///
+    /// A Secret that a controller produces counts as present: a cert-manager `Certificate`
+    /// (`spec.secretName`), an external-secrets `ExternalSecret` (`spec.target.name`, else its
+    /// name) or a Bitnami `SealedSecret`. Their contents, like those of a Secret listed without
+    /// `data` (a metadata-only export or a collected snapshot), are not in the input: a
+    /// `kubernetes.io/tls` Secret is then taken as holding its keys (the API server accepts no
+    /// other), and for other types an info finding says that the contents could not be checked.
+    /// When the input holds no Secret object in the workload's namespace at all (Secrets are kept
+    /// out of Git), a missing credential is reported as info: it may well exist in the cluster.
     ///
     /// ## Why is this bad?
     /// The gateway proxy reads the credential from its own namespace. A missing or unusable
@@ -47,7 +57,10 @@ declare_rule! {
         summary: "Gateway TLS credentials must exist in the gateway workload's namespace and hold a valid certificate",
         istio_analyzer: Some("gateway.SecretAnalyzer"),
         istio_codes: &["IST0101", "IST0161"],
-        inputs: &[Kind::Gateway, Kind::Pod, Kind::Secret],
+        inputs: &[
+            Kind::Gateway, Kind::Pod, Kind::Secret, Kind::Certificate, Kind::ExternalSecret,
+            Kind::SealedSecret,
+        ],
         docs_url: "https://istio.io/latest/docs/tasks/traffic-management/ingress/secure-ingress/",
         remediation: "Create the credentialName Secret (tls.crt and tls.key) in the namespace of the gateway pods, with a valid, unexpired certificate.",
         check: check,
@@ -192,6 +205,7 @@ fn certificate_problem(pem: &[u8]) -> Option<String> {
 fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
     let workloads = Workloads::new(mesh);
+    let secrets = secrets(mesh);
     for gateway in mesh.of_kind(Kind::Gateway) {
         let selector = gateway_selector(gateway);
         let servers: Vec<&Value> = items(gateway.spec().get("servers")).collect();
@@ -214,7 +228,8 @@ fn check(cx: &Context, sink: &mut Sink) {
                     gateway.display_name(),
                     selector_string(selector)
                 ),
-            );
+            )
+            .about_workloads();
             continue;
         };
 
@@ -228,51 +243,94 @@ fn check(cx: &Context, sink: &mut Sink) {
             };
             let index = index.to_string();
             let path = ["spec", "servers", index.as_str(), "tls", "credentialName"];
-            let secret = match credential.split_once('/') {
-                Some((namespace, name)) => mesh.get(Kind::Secret, namespace, name),
-                None => namespaces
-                    .iter()
-                    .find_map(|namespace| mesh.get(Kind::Secret, namespace, credential)),
+            let (secret, looked_in) = match credential.split_once('/') {
+                Some((namespace, name)) => (secrets.get(mesh, namespace, name), vec![namespace]),
+                None => (
+                    namespaces
+                        .iter()
+                        .find_map(|namespace| secrets.get(mesh, namespace, credential)),
+                    namespaces.clone(),
+                ),
             };
             let Some(secret) = secret else {
-                let looked_in = match credential.split_once('/') {
-                    Some((namespace, _)) => namespace,
-                    None => workload_namespace,
-                };
+                let shown = looked_in.first().copied().unwrap_or(workload_namespace);
                 sink.istio(
                     "IST0101",
                     gateway,
                     &path,
                     format!(
-                        "Gateway {} references credential {credential:?}, but no Secret of that name exists in namespace {looked_in:?} where its workload runs.",
+                        "Gateway {} references credential {credential:?}, but no Secret of that name exists in namespace {shown:?} where its workload runs (nor a Certificate, ExternalSecret or SealedSecret that produces one).",
                         gateway.display_name()
                     ),
-                );
+                )
+                // Kept out of Git, Secrets are often made by hand: Certificates and the like in
+                // the input do not show those.
+                .from_absence(&[Kind::Secret], &looked_in);
                 continue;
             };
-            // A collected snapshot keeps Secrets as metadata only (their data never leaves the
-            // API server): the Secret exists, its contents cannot be judged.
-            let contents_known = mesh.cluster.source == InputSource::Manifests
-                || secret.value().get("data").is_some()
-                || secret.value().get("stringData").is_some();
-            if !contents_known {
-                continue;
-            }
-            if let Some(problem) = credential_problem(secret) {
+            let problem = match secret.contents() {
+                Contents::Known(object) => credential_problem(object),
+                Contents::KeysOnly(keys) => sealed_keys_problem(&secret, &keys),
+                Contents::Unknown => {
+                    // The API server keeps no TLS Secret without both keys; anything else may
+                    // hold any keys.
+                    if !secret.is_tls() {
+                        report_contents_unknown(sink, gateway, &path, credential, &secret);
+                    }
+                    None
+                }
+            };
+            if let Some(problem) = problem {
                 sink.istio(
                     "IST0161",
                     gateway,
                     &path,
                     format!(
-                        "The credential {credential:?} referenced by Gateway {} is invalid: Secret {}/{} cannot be used because {problem}.",
+                        "The credential {credential:?} referenced by Gateway {} is invalid: {} cannot be used because {problem}.",
                         gateway.display_name(),
-                        secret.namespace,
-                        secret.name()
+                        secret.describe()
                     ),
                 );
             }
         }
     }
+}
+
+/// Why a Secret whose key names alone are known (sealed values) cannot be a credential.
+fn sealed_keys_problem(secret: &KnownSecret<'_>, keys: &[&str]) -> Option<String> {
+    let has = |key: &str| keys.contains(&key);
+    if secret.is_tls() || (has("tls.crt") && has("tls.key")) || (has("cert") && has("key")) {
+        return None;
+    }
+    let found = if keys.is_empty() {
+        "none".to_owned()
+    } else {
+        keys.join(", ")
+    };
+    Some(format!(
+        "its sealed data has neither \"tls.crt\" and \"tls.key\" nor \"cert\" and \"key\" (keys: {found}; their values were not available)"
+    ))
+}
+
+/// Says that a credential's Secret exists but that what it holds could not be checked.
+fn report_contents_unknown(
+    sink: &mut Sink,
+    gateway: &Resource,
+    path: &[&str],
+    credential: &str,
+    secret: &KnownSecret<'_>,
+) {
+    let kind = secret.secret_type.unwrap_or("not given");
+    sink.report(
+        gateway,
+        path,
+        format!(
+            "The credential {credential:?} of Gateway {} could not be checked: the contents of {} were not available (type: {kind}), so whether it holds \"tls.crt\" and \"tls.key\" (or \"cert\" and \"key\") and a valid certificate is unknown.",
+            gateway.display_name(),
+            secret.describe()
+        ),
+    )
+    .severity(Severity::Info);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use meshcheck_model::hosts::{CLUSTER_DOMAIN, HostPort};
 use meshcheck_model::{Kind, Resource, strings};
 
+use crate::facts::coverage::host_definers;
 use crate::facts::virtual_services::{
     Destination, DestinationKind, as_path, full_name, gateways, mirror_destinations,
     route_destinations,
@@ -18,6 +19,10 @@ declare_rule! {
     /// ports. For VirtualServices bound to gateways it also flags HTTP routes without a subset to a
     /// host that another VirtualService splits by subset: those subset rules do not apply to the
     /// gateway's traffic.
+    ///
+    /// A host is reported as not found at info level when the input holds no Service in the
+    /// host's namespace (no ServiceEntry at all, for a host outside the cluster domain): a
+    /// GitOps folder with the Istio configuration but not the applications cannot show it.
     ///
     /// ## Why is this bad?
     /// Traffic routed to an unknown host or port fails (503, `NR` in the access log). Without a
@@ -105,6 +110,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 continue;
             }
             let Some(target) = mesh.hosts.lookup(&vs.namespace, &export_to, host) else {
+                let (kinds, namespaces) = host_definers(&vs.namespace, host);
                 let path = destination.path();
                 let path = as_path(&path);
                 let what = if destination.is_mirror() {
@@ -121,7 +127,8 @@ fn check(cx: &Context, sink: &mut Sink) {
                         destination.location(),
                         vs.namespace
                     ),
-                );
+                )
+                .from_absence(kinds, &namespaces);
                 continue;
             };
             check_port(sink, vs, destination, &target.ports);

@@ -12,7 +12,9 @@ declare_rule! {
     /// ## What it does
     /// Checks that every subset a VirtualService routes or mirrors to is defined by a
     /// DestinationRule for the same host (short host names resolve in the VirtualService's own
-    /// namespace, FQDNs in the namespace they name).
+    /// namespace, FQDNs in the namespace they name). When the input holds no DestinationRule in
+    /// the host's namespace, a missing subset is reported at info level: that namespace's
+    /// configuration is likely kept elsewhere.
     ///
     /// ## Why is this bad?
     /// Envoy has no cluster for an undefined subset: requests to it fail with 503 (`NR`), and a
@@ -87,7 +89,10 @@ fn check(cx: &Context, sink: &mut Sink) {
                     "Referenced {what} in destinationrule not found: \"{host}+{subset}\" ({}): no DestinationRule for host {name:?} in namespace {namespace} defines subset {subset:?}.",
                     destination.location()
                 ),
-            );
+            )
+            // A host's subsets are defined with its Service, in its namespace: DestinationRules
+            // elsewhere (beside this VirtualService) do not show that part of the mesh.
+            .from_absence(&[Kind::DestinationRule], &[namespace]);
         }
     }
 }

@@ -1,6 +1,6 @@
 use crate::Context;
 use meshcheck_model::hosts::hosts_intersect;
-use meshcheck_model::{Kind, Resource, items, str_field, strings};
+use meshcheck_model::{Kind, Mesh, Resource, items, str_field, strings};
 
 use crate::facts::virtual_services::{MESH_GATEWAY, full_name, gateways, short_or_full_name};
 use crate::{Sink, declare_rule};
@@ -10,12 +10,17 @@ declare_rule! {
     /// Checks the gateways a VirtualService binds to: each must exist (an Istio `Gateway` or a
     /// Gateway API `Gateway`, `name` in the VirtualService's namespace or `namespace/name`), must
     /// not be one of the internal Gateways Istio generates for the Gateway API, and must serve at
-    /// least one of the VirtualService's hosts.
+    /// least one of the VirtualService's hosts. Gateways named in route matches
+    /// (`http[].match[].gateways`, and the same for `tls` and `tcp`) must exist too.
+    ///
+    /// When the input holds no Gateway in the referenced namespace at all (the gateways live in
+    /// another repository), a missing gateway is reported at info level.
     ///
     /// ## Why is this bad?
     /// A VirtualService bound to a missing gateway, or whose hosts the gateway does not serve,
-    /// configures nothing: requests through the gateway get 404s. Internal gateway names are an
-    /// implementation detail that changes without notice.
+    /// configures nothing: requests through the gateway get 404s. A route whose match names a
+    /// missing gateway never matches. Internal gateway names are an implementation detail that
+    /// changes without notice.
     ///
     /// ## How to fix
     /// Fix the gateway reference (`namespace/name` for another namespace), add the VirtualService's
@@ -97,60 +102,125 @@ fn kubernetes_gateway_serves(gateway: &Resource, vs_hosts: &[&str]) -> bool {
         .any(|hostname| vs_hosts.iter().any(|host| hosts_intersect(hostname, host)))
 }
 
+/// Where a missing gateway would have been: an Istio or a Gateway API Gateway.
+const GATEWAY_KINDS: &[Kind] = &[Kind::Gateway, Kind::KubernetesGateway];
+
+/// The Istio Gateway, else the Gateway API Gateway, that `namespace/name` designates.
+fn find_gateway<'m>(mesh: &'m Mesh, namespace: &str, name: &str) -> Option<&'m Resource> {
+    mesh.get(Kind::Gateway, namespace, name)
+        .or_else(|| mesh.get(Kind::KubernetesGateway, namespace, name))
+}
+
 fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
     for vs in mesh.of_kind(Kind::VirtualService) {
-        let vs_hosts = strings(vs.spec().get("hosts"));
-        for (index, reference) in gateways(vs).into_iter().enumerate() {
-            if reference == MESH_GATEWAY {
-                continue;
-            }
-            let index = index.to_string();
-            let path = ["spec", "gateways", index.as_str()];
-            if is_internal_gateway_reference(reference) {
-                sink.istio(
-                    "IST0165",
-                    vs,
-                    &path,
-                    format!(
-                        "Gateway reference in VirtualService {} is to an implementation-generated internal Gateway: {reference}; reference the Gateway API Gateway instead.",
-                        full_name(vs)
-                    ),
-                );
-                continue;
-            }
-            let (namespace, name) = short_or_full_name(&vs.namespace, reference);
-            let istio_gateway = mesh.get(Kind::Gateway, namespace, name);
-            let kubernetes_gateway = match istio_gateway {
-                Some(_) => None,
-                None => mesh.get(Kind::KubernetesGateway, namespace, name),
-            };
-            if istio_gateway.is_none() && kubernetes_gateway.is_none() {
-                sink.istio(
-                    "IST0101",
-                    vs,
-                    &path,
-                    format!("Referenced gateway not found: {reference:?} (looked up as {namespace}/{name})."),
-                );
-            }
-            let served = match (istio_gateway, kubernetes_gateway) {
-                (_, Some(gateway)) => kubernetes_gateway_serves(gateway, &vs_hosts),
-                (Some(gateway), None) => istio_gateway_hosts(gateway, &vs.namespace)
-                    .iter()
-                    .any(|offered| vs_hosts.iter().any(|host| hosts_intersect(offered, host))),
-                (None, None) => false,
-            };
-            if !served {
-                sink.istio(
-                    "IST0132",
-                    vs,
-                    &path,
-                    format!(
-                        "None of the hosts [{}] defined in VirtualService {} is served by Gateway {namespace}/{name}.",
-                        vs_hosts.join(" "),
-                        full_name(vs)
-                    ),
-                );
+        check_bindings(mesh, vs, sink);
+        check_match_gateways(mesh, vs, sink);
+    }
+}
+
+/// The top-level `gateways`: each must exist, not be internal, and serve one of the hosts.
+fn check_bindings(mesh: &Mesh, vs: &Resource, sink: &mut Sink) {
+    let vs_hosts = strings(vs.spec().get("hosts"));
+    for (index, reference) in gateways(vs).into_iter().enumerate() {
+        if reference == MESH_GATEWAY {
+            continue;
+        }
+        let index = index.to_string();
+        let path = ["spec", "gateways", index.as_str()];
+        if is_internal_gateway_reference(reference) {
+            sink.istio(
+                "IST0165",
+                vs,
+                &path,
+                format!(
+                    "Gateway reference in VirtualService {} is to an implementation-generated internal Gateway: {reference}; reference the Gateway API Gateway instead.",
+                    full_name(vs)
+                ),
+            );
+            continue;
+        }
+        let (namespace, name) = short_or_full_name(&vs.namespace, reference);
+        let Some(gateway) = find_gateway(mesh, namespace, name) else {
+            sink.istio(
+                "IST0101",
+                vs,
+                &path,
+                format!(
+                    "Referenced gateway not found: {reference:?} (looked up as {namespace}/{name})."
+                ),
+            )
+            .from_absence(GATEWAY_KINDS, &[namespace]);
+            // istioctl also reports the hosts as not served by the missing gateway.
+            sink.istio(
+                "IST0132",
+                vs,
+                &path,
+                format!(
+                    "None of the hosts [{}] defined in VirtualService {} is served by Gateway {namespace}/{name}.",
+                    vs_hosts.join(" "),
+                    full_name(vs)
+                ),
+            )
+            .from_absence(GATEWAY_KINDS, &[namespace]);
+            continue;
+        };
+        let served = match gateway.kind {
+            Kind::KubernetesGateway => kubernetes_gateway_serves(gateway, &vs_hosts),
+            _ => istio_gateway_hosts(gateway, &vs.namespace)
+                .iter()
+                .any(|offered| vs_hosts.iter().any(|host| hosts_intersect(offered, host))),
+        };
+        if !served {
+            sink.istio(
+                "IST0132",
+                vs,
+                &path,
+                format!(
+                    "None of the hosts [{}] defined in VirtualService {} is served by Gateway {namespace}/{name}.",
+                    vs_hosts.join(" "),
+                    full_name(vs)
+                ),
+            );
+        }
+    }
+}
+
+/// The `gateways` of route matches (`http`, `tls` and `tcp`), which override the top-level ones
+/// for their route: each must exist too. istioctl does not check them, so these findings carry
+/// no Istio code.
+fn check_match_gateways(mesh: &Mesh, vs: &Resource, sink: &mut Sink) {
+    for section in ["http", "tls", "tcp"] {
+        for (route_index, route) in items(vs.spec().get(section)).enumerate() {
+            for (match_index, condition) in items(route.get("match")).enumerate() {
+                for (index, reference) in strings(condition.get("gateways")).into_iter().enumerate()
+                {
+                    if reference == MESH_GATEWAY {
+                        continue;
+                    }
+                    let (namespace, name) = short_or_full_name(&vs.namespace, reference);
+                    if find_gateway(mesh, namespace, name).is_some() {
+                        continue;
+                    }
+                    let path = [
+                        "spec".to_owned(),
+                        section.to_owned(),
+                        route_index.to_string(),
+                        "match".to_owned(),
+                        match_index.to_string(),
+                        "gateways".to_owned(),
+                        index.to_string(),
+                    ];
+                    sink.report_at(
+                        vs,
+                        &path,
+                        format!(
+                            "{section}[{route_index}].match[{match_index}] of VirtualService {} applies on gateway {reference:?}, but no Gateway {namespace}/{name} exists: the route never matches there.",
+                            full_name(vs)
+                        ),
+                    )
+                    .from_absence(GATEWAY_KINDS, &[namespace]);
+                }
             }
         }
     }

@@ -143,17 +143,22 @@ fn check(cx: &Context, sink: &mut Sink) {
         .map(|webhook| (webhook.id.as_str(), webhook))
         .collect();
     let mut reported: HashSet<(String, String)> = HashSet::new();
-    let mut report = |sink: &mut Sink, webhook: &Webhook, message: String| {
-        if reported.insert((webhook.config.name().to_owned(), message.clone())) {
-            let index = webhook.index.to_string();
-            sink.istio(
-                "IST0139",
-                webhook.config,
-                &["webhooks", index.as_str()],
-                message,
-            );
-        }
-    };
+    // `missing_in`: the namespace whose absent Service the message concludes from.
+    let mut report =
+        |sink: &mut Sink, webhook: &Webhook, message: String, missing_in: Option<&str>| {
+            if reported.insert((webhook.config.name().to_owned(), message.clone())) {
+                let index = webhook.index.to_string();
+                let finding = sink.istio(
+                    "IST0139",
+                    webhook.config,
+                    &["webhooks", index.as_str()],
+                    message,
+                );
+                if let Some(namespace) = missing_in {
+                    finding.from_absence(&[Kind::Service], &[namespace]);
+                }
+            }
+        };
 
     let namespace_sets = permutations("istio-injection", "enabled", "disabled", &all_revisions);
     let object_sets = permutations("sidecar.istio.io/inject", "true", "false", &all_revisions);
@@ -183,6 +188,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                         "Webhook overlaps with others: [{}]. This may cause injection to occur twice.",
                         others.join(" ")
                     ),
+                    None,
                 );
             }
         }
@@ -210,6 +216,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 format!(
                     "Injector refers to a control plane service that does not exist: {full_name}."
                 ),
+                Some(namespace).filter(|namespace| !namespace.is_empty()),
             );
         }
     }
