@@ -74,6 +74,8 @@ pub fn generating_controller<'m>(
 #[derive(Debug, Clone)]
 enum PodIds<'m> {
     Indexed(&'m [ResourceId]),
+    /// A Pod as its own workload: no allocation for the many rules that look at pods one by one.
+    One(ResourceId),
     Listed(Arc<[ResourceId]>),
 }
 
@@ -81,6 +83,7 @@ impl PodIds<'_> {
     fn as_slice(&self) -> &[ResourceId] {
         match self {
             PodIds::Indexed(ids) => ids,
+            PodIds::One(id) => std::slice::from_ref(id),
             PodIds::Listed(ids) => ids,
         }
     }
@@ -128,7 +131,7 @@ impl<'m> Workload<'m> {
     pub fn of(mesh: &'m Mesh, resource: &'m Resource) -> Option<Workload<'m>> {
         mesh.workloads().of_resource(mesh, resource).or_else(|| {
             let pods = if resource.kind == Kind::Pod {
-                PodIds::Listed(Arc::from([resource.id]))
+                PodIds::One(resource.id)
             } else {
                 PodIds::Indexed(&EMPTY_PODS)
             };
