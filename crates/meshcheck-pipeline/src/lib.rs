@@ -10,9 +10,9 @@ use meshcheck_archive::Archive;
 use meshcheck_drift::SnapshotDigest;
 use meshcheck_input::Value;
 use meshcheck_input::{LoadIssue, Object, Severity as IssueSeverity};
-use meshcheck_model::{ClusterInfo, InputSource, Mesh, MeshInputs, ProxyStats};
+use meshcheck_model::{ClusterInfo, InputSource, Kind, Mesh, MeshInputs, ProxyStats, Resource};
 use meshcheck_report::{InputSummary, LoadProblem, Report};
-use meshcheck_rules::{RunOptions, registry};
+use meshcheck_rules::{RunOptions, SourceLocation, registry};
 use rayon::prelude::*;
 
 /// Where the objects came from, as the report names it.
@@ -42,6 +42,9 @@ pub struct LoadedInput {
     pub files: usize,
     pub cluster: ClusterInfo,
     pub proxy_stats: Vec<ProxyStats>,
+    /// The first input file (the archive itself for a snapshot), where SARIF places findings
+    /// that name no file of their own.
+    pub first_file: Option<String>,
 }
 
 impl LoadedInput {
@@ -55,6 +58,7 @@ impl LoadedInput {
             files: loaded.files,
             cluster: ClusterInfo::default(),
             proxy_stats: Vec::new(),
+            first_file: loaded.first_file,
         })
     }
 
@@ -75,6 +79,7 @@ impl LoadedInput {
             files: archive.manifest().counts.len(),
             cluster: archive.cluster_info(),
             proxy_stats,
+            first_file: Some(archive.name().to_owned()),
         })
     }
 
@@ -82,6 +87,8 @@ impl LoadedInput {
     pub fn live(mut self) -> LoadedInput {
         self.kind = InputKind::Live;
         self.cluster.source = InputSource::Live;
+        // The archive was a temporary file: nothing to point at.
+        self.first_file = None;
         self
     }
 
@@ -152,10 +159,40 @@ fn problem(issue: &LoadIssue) -> LoadProblem {
     }
 }
 
+/// Where a finding without a file of its own is placed (SARIF needs one): the mesh config's
+/// file (`--mesh-config`, or the file of the `istio` ConfigMap), else the first input file, else
+/// the file of the first object (a live cluster's archive member).
+fn anchor(
+    mesh: &Mesh,
+    mesh_config_file: Option<String>,
+    first_file: Option<String>,
+) -> Option<SourceLocation> {
+    let located = |resource: &Resource| {
+        let source = resource.object().source.as_ref()?;
+        Some(SourceLocation {
+            file: source.file.to_string(),
+            line: Some(source.line),
+        })
+    };
+    let file = |file: String| SourceLocation { file, line: None };
+    let config_map = || {
+        let source = mesh.mesh_config.source.as_deref()?;
+        let (namespace, name) = source.strip_prefix("ConfigMap ")?.split_once('/')?;
+        located(mesh.get(Kind::ConfigMap, namespace, name)?)
+    };
+    mesh_config_file
+        .map(file)
+        .or_else(config_map)
+        .or_else(|| first_file.map(file))
+        .or_else(|| mesh.resources.iter().find_map(located))
+        .filter(|anchor| !anchor.file.starts_with('<'))
+}
+
 /// Builds the model, runs every registered rule and assembles the report.
 pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
     let started = Instant::now();
     let problems = input.issues.iter().map(problem).collect();
+    let mesh_config_file = options.mesh_config.as_ref().map(|(name, _)| name.clone());
     let mut proxy_stats = input.proxy_stats;
     proxy_stats.extend(options.proxy_stats);
     let mesh = Mesh::build(
@@ -191,6 +228,7 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
         objects_by_kind,
         mesh_config: mesh.mesh_config.source.clone(),
         problems,
+        anchor: anchor(&mesh, mesh_config_file, input.first_file),
     };
     let report = Report::new(findings, rules.len(), summary).with_mesh(&mesh);
     let reported = Instant::now();

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use meshcheck_model::{ClusterInfo, Mesh};
 use meshcheck_rules::rules::platform::{advisories, support};
-use meshcheck_rules::{Category, Finding, RuleMeta, Severity, registry};
+use meshcheck_rules::{Category, Finding, RuleMeta, Severity, SourceLocation, registry};
 use serde::Serialize;
 
 use crate::checklist::{ChecklistItem, Evidence, ItemStatus, checklist};
@@ -40,6 +40,10 @@ pub struct InputSummary {
     /// When an archive was collected (RFC 3339 UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collected_at: Option<String>,
+    /// Where formats that need a file for every finding (SARIF) place one that has none: the mesh
+    /// config's file, else the first input file. Not part of the JSON output.
+    #[serde(skip)]
+    pub anchor: Option<SourceLocation>,
 }
 
 /// Counts over the findings.

@@ -174,7 +174,77 @@ fn sarif_validates_against_the_official_schema() {
                 .unwrap()
                 .len()
         );
+        assert_every_result_has_a_file(&log, example);
     }
+}
+
+/// GitHub code scanning rejects a result without a physical location: mesh-wide findings (no
+/// resource, no file) must point somewhere too. Returns the files of those mesh-wide results.
+fn assert_every_result_has_a_file(log: &Value, what: &str) -> Vec<String> {
+    let mut mesh_wide = Vec::new();
+    for result in log["runs"][0]["results"].as_array().unwrap() {
+        let location = &result["locations"][0];
+        let uri = location["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: a result without a file: {result}"));
+        if location["logicalLocations"].is_null() {
+            mesh_wide.push(uri.to_owned());
+        }
+    }
+    mesh_wide
+}
+
+#[test]
+fn mesh_wide_findings_point_at_the_mesh_config_else_the_first_file() {
+    let sarif = |args: &[&str]| -> Value {
+        let mut all = vec!["analyze", "examples/bookinfo-broken/", "-o", "sarif"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&meshcheck(&all)).unwrap()
+    };
+    // bookinfo-broken has a mesh-wide inventory finding (MC417).
+    let first_file = assert_every_result_has_a_file(&sarif(&[]), "directory");
+    assert!(
+        !first_file.is_empty(),
+        "a mesh-wide finding in bookinfo-broken"
+    );
+    let first = std::fs::read_dir(workspace().join("examples/bookinfo-broken"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".yaml") || name.ends_with(".yml"))
+        .min()
+        .unwrap();
+    assert!(
+        first_file
+            .iter()
+            .all(|uri| uri == &format!("examples/bookinfo-broken/{first}")),
+        "{first_file:?}"
+    );
+
+    let dir = workspace().join("target/report-formats");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mesh_config = dir.join("mesh-config.yaml");
+    std::fs::write(
+        &mesh_config,
+        "defaultConfig:\n  holdApplicationUntilProxyStarts: true\n",
+    )
+    .unwrap();
+    let with_config = sarif(&["--mesh-config", "target/report-formats/mesh-config.yaml"]);
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            workspace().join("crates/meshcheck-report/tests/data/sarif-schema-2.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(jsonschema::is_valid(&schema, &with_config));
+    let anchored = assert_every_result_has_a_file(&with_config, "--mesh-config");
+    assert!(!anchored.is_empty());
+    assert!(
+        anchored
+            .iter()
+            .all(|uri| uri == "target/report-formats/mesh-config.yaml"),
+        "{anchored:?}"
+    );
 }
 
 #[test]

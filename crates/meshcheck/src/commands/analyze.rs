@@ -86,16 +86,21 @@ fn live_snapshot(args: &AnalyzeArgs) -> anyhow::Result<Archive> {
     Ok(Archive::open(&path, &Limits::default())?)
 }
 
-/// The snapshot archive among the inputs, if any (recognized by its zstd magic bytes, whatever
-/// its name). An archive is a whole snapshot: mixing it with other inputs is an error.
+/// Whether a path given on the command line is a snapshot archive: a file named `*.tar.zst` or
+/// starting with zstd's magic bytes (see [`meshcheck_archive::claims_archive`]).
+pub fn is_archive_path(path: &Path) -> anyhow::Result<bool> {
+    Ok(path.as_os_str() != "-"
+        && path.is_file()
+        && meshcheck_archive::claims_archive(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?)
+}
+
+/// The snapshot archive among the inputs, if any. An archive is a whole snapshot: mixing it with
+/// other inputs is an error.
 fn archive_input(paths: &[PathBuf]) -> anyhow::Result<Option<Archive>> {
     let mut archives = Vec::new();
     for path in paths {
-        if path.as_os_str() != "-"
-            && path.is_file()
-            && meshcheck_archive::is_archive(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?
-        {
+        if is_archive_path(path)? {
             archives.push(path);
         }
     }
