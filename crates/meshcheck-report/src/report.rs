@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use meshcheck_model::{ClusterInfo, Mesh};
+use meshcheck_rules::finding::FindingStatus;
 use meshcheck_rules::rules::platform::{advisories, support};
 use meshcheck_rules::{Category, Finding, RuleMeta, Severity, SourceLocation, registry};
 use serde::Serialize;
@@ -124,6 +125,30 @@ impl DataSource {
     }
 }
 
+/// What a pre-apply check (`analyze CHANGES --against SNAPSHOT`) compared, and what it found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PreApply {
+    /// The snapshot the changes were laid over: the archive's path, or `live` (`live CONTEXT`).
+    pub against: String,
+    /// Change-set objects new to the snapshot.
+    pub added: usize,
+    /// Snapshot objects a change-set object took the place of.
+    pub replaced: usize,
+    /// Snapshot objects removed (`--deleted`, or `meshcheck.io/delete: "true"`).
+    pub deleted: usize,
+    /// Findings the change set brings, per severity (every severity listed).
+    pub new: BTreeMap<String, usize>,
+    /// Findings the snapshot alone already had.
+    pub existing: usize,
+}
+
+impl PreApply {
+    /// How many findings are new.
+    pub fn new_total(&self) -> usize {
+        self.new.values().sum()
+    }
+}
+
 /// Everything a renderer needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -142,6 +167,9 @@ pub struct Report {
     /// Reference data (advisories, release support) and how current it is.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<DataSource>,
+    /// Set in a pre-apply check only; each finding then has a `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_apply: Option<PreApply>,
     /// The rules that ran (for formats that list the catalog: SARIF, JUnit).
     #[serde(skip)]
     pub rules: Vec<&'static RuleMeta>,
@@ -190,6 +218,7 @@ impl Report {
             inventory: None,
             cluster: None,
             data: DataSource::current(),
+            pre_apply: None,
             rules,
         }
     }
@@ -272,6 +301,13 @@ impl Report {
                 .or_default() += 1;
         }
         counts
+    }
+
+    /// The findings a pre-apply check marked new (none outside one).
+    pub fn new_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|finding| finding.status == Some(FindingStatus::New))
     }
 
     /// The worst severity found, if any.
