@@ -147,6 +147,33 @@ impl PreApply {
     pub fn new_total(&self) -> usize {
         self.new.values().sum()
     }
+
+    /// One sentence for the text, Markdown and HTML reports.
+    pub fn describe(&self) -> String {
+        let total = self.new_total();
+        let by_severity: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|severity| {
+                let count = self.new.get(severity.as_str()).copied().unwrap_or(0);
+                (count > 0).then(|| format!("{count} {severity}"))
+            })
+            .collect();
+        let counts = if by_severity.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_severity.join(", "))
+        };
+        format!(
+            "Pre-apply check against {}: {total} new finding{}{counts}, {} existing. The change set adds {} object{}, replaces {} and deletes {}.",
+            self.against,
+            if total == 1 { "" } else { "s" },
+            self.existing,
+            self.added,
+            if self.added == 1 { "" } else { "s" },
+            self.replaced,
+            self.deleted
+        )
+    }
 }
 
 /// Everything a renderer needs.

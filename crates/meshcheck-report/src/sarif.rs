@@ -193,6 +193,9 @@ fn result(
     if let Some(istio_code) = finding.istio_code {
         properties.insert("istioCode".to_owned(), json!(istio_code));
     }
+    if let Some(status) = finding.status {
+        properties.insert("status".to_owned(), json!(status.as_str()));
+    }
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert("meshcheckFinding/v1".to_owned(), fingerprint(finding));
     let mut result = sarif::Result::builder()
