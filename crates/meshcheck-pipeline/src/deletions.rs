@@ -89,9 +89,8 @@ impl Deletion {
     }
 }
 
-fn parse_line(
-    text: &str,
-) -> Result<Option<(String, Option<String>, Option<String>, String)>, String> {
+/// One line of the list: `None` for a blank or comment line, the reason for a malformed one.
+fn parse_line(text: &str, file: &Arc<str>, line: u32) -> Result<Option<Deletion>, String> {
     let text = text.split('#').next().unwrap_or_default().trim();
     if text.is_empty() {
         return Ok(None);
@@ -106,8 +105,7 @@ fn parse_line(
         Some((kind, group)) => (kind, Some(group.to_owned())),
         None => (*kind, None),
     };
-    if kind.is_empty()
-        || !kind.starts_with(|c: char| c.is_ascii_alphabetic())
+    if !kind.starts_with(|c: char| c.is_ascii_alphabetic())
         || !kind.chars().all(|c| c.is_ascii_alphanumeric())
         || group.as_deref().is_some_and(str::is_empty)
     {
@@ -120,12 +118,14 @@ fn parse_line(
     if name.is_empty() || name.contains('/') || namespace.is_some_and(str::is_empty) {
         return Err(format!("`{object}` is not `namespace/name` or `name`"));
     }
-    Ok(Some((
-        kind.to_owned(),
+    Ok(Some(Deletion {
+        kind: kind.to_owned(),
         group,
-        namespace.map(str::to_owned),
-        name.to_owned(),
-    )))
+        namespace: namespace.map(str::to_owned),
+        name: name.to_owned(),
+        file: file.clone(),
+        line,
+    }))
 }
 
 /// Reads a `--deleted` list; `file` names it in errors (`file:line: why`).
@@ -134,17 +134,9 @@ pub fn parse_deletions(file: &str, text: &str) -> anyhow::Result<Vec<Deletion>> 
     let mut deletions = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let number = index as u32 + 1;
-        let parsed = parse_line(line).map_err(|why| anyhow::anyhow!("{file}:{number}: {why}"))?;
-        if let Some((kind, group, namespace, name)) = parsed {
-            deletions.push(Deletion {
-                kind,
-                group,
-                namespace,
-                name,
-                file: shared.clone(),
-                line: number,
-            });
-        }
+        let parsed = parse_line(line, &shared, number)
+            .map_err(|why| anyhow::anyhow!("{file}:{number}: {why}"))?;
+        deletions.extend(parsed);
     }
     Ok(deletions)
 }
