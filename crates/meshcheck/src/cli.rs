@@ -89,7 +89,7 @@ pub struct AnalyzeArgs {
 
     /// Pre-apply check: lay the PATHs (the change set) over this snapshot archive and mark each
     /// finding `new` (the change brings it) or `existing` (the snapshot has it already).
-    #[arg(long, value_name = "SNAPSHOT")]
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "live")]
     pub against: Option<PathBuf>,
 
     /// Pre-apply check against the live cluster (--kubeconfig, --context), collected for this

@@ -378,6 +378,8 @@ fn bad_pre_apply_input_exits_2_with_one_line_naming_the_file() {
             "{message}"
         );
     }
+    let live_and_snapshot = meshcheck(&["analyze", "--live", "--against", &archive]);
+    assert_eq!(live_and_snapshot.status.code(), Some(2));
     // The gate and the list only make sense in a pre-apply check.
     for flag in [["--fail-on-new", "error"], ["--deleted", bad_list.as_str()]] {
         let output = meshcheck(&["analyze", &change, flag[0], flag[1]]);
