@@ -23,7 +23,7 @@ pub use anonymize::Anonymizer;
 pub use error::ArchiveError;
 pub use jiff::Timestamp;
 pub use manifest::{FORMAT_VERSION, MANIFEST_MEMBER, Manifest, Source, count_key, objects_member};
-pub use reader::{Archive, Limits, ZSTD_MAGIC, is_archive};
+pub use reader::{Archive, Limits, ZSTD_MAGIC, claims_archive, is_archive};
 pub use redact::{Redaction, RedactionStats};
 pub use writer::{
     EVENTS_MEMBER, PROXY_STATS_DIR, SnapshotInfo, SnapshotWriter, VERSION_MEMBER, rfc3339_seconds,

@@ -52,6 +52,19 @@ pub fn is_archive(path: &Path) -> std::io::Result<bool> {
     Ok(magic == ZSTD_MAGIC)
 }
 
+/// Whether a file is meant as a snapshot archive: its name ends in `.tar.zst` (or `.tzst`), or
+/// it starts with the zstd magic bytes. The name alone is enough so that an empty or garbled file
+/// meant as an archive is refused as one, never read as an empty manifest.
+pub fn claims_archive(path: &Path) -> std::io::Result<bool> {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase());
+    if name.is_some_and(|name| name.ends_with(".tar.zst") || name.ends_with(".tzst")) {
+        return Ok(true);
+    }
+    is_archive(path)
+}
+
 /// A verified archive held in memory.
 #[derive(Debug)]
 pub struct Archive {
@@ -85,6 +98,17 @@ impl Archive {
     pub fn open(path: &Path, limits: &Limits) -> Result<Archive, ArchiveError> {
         let name = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|source| ArchiveError::io(&name, source))?;
+        // zstd reads an empty stream as zero frames and tar as zero members: say what it is.
+        let length = file
+            .metadata()
+            .map_err(|source| ArchiveError::io(&name, source))?
+            .len();
+        if length == 0 {
+            return Err(ArchiveError::Corrupt {
+                archive: name,
+                detail: "empty file".to_owned(),
+            });
+        }
         Archive::from_reader(&name, std::io::BufReader::new(file), limits)
     }
 

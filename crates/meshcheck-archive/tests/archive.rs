@@ -110,6 +110,26 @@ fn write_atomic_leaves_only_the_final_file() {
 }
 
 #[test]
+fn a_file_named_as_an_archive_is_one_even_when_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("snapshot.TAR.ZST");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(meshcheck_archive::claims_archive(&empty).unwrap());
+    assert!(!meshcheck_archive::is_archive(&empty).unwrap());
+    let error = Archive::open(&empty, &Limits::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: not a meshcheck archive or truncated/corrupt (empty file)",
+            empty.display()
+        )
+    );
+    let manifest = dir.path().join("mesh.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\n").unwrap();
+    assert!(!meshcheck_archive::claims_archive(&manifest).unwrap());
+}
+
+#[test]
 fn write_atomic_into_a_missing_directory_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("missing/snapshot.tar.zst");

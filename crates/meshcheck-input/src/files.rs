@@ -31,6 +31,8 @@ pub struct LoadOutcome {
     pub issues: Vec<LoadIssue>,
     /// How many files were read.
     pub files: usize,
+    /// The first file read (never stdin), for reports that must point somewhere.
+    pub first_file: Option<String>,
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -135,10 +137,15 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<LoadOutcome, InputError> {
         .map(|(name, text)| (name.clone(), text.as_str()))
         .collect();
     let (objects, issues) = parse_files(&borrowed);
+    let first_file = files
+        .iter()
+        .find(|path| path.as_os_str() != "-")
+        .map(|path| path.display().to_string());
     Ok(LoadOutcome {
         objects,
         issues,
         files: files.len(),
+        first_file,
     })
 }
 
@@ -156,5 +163,6 @@ pub fn load_reader(name: &str, mut reader: impl Read) -> Result<LoadOutcome, Inp
         objects,
         issues,
         files: 1,
+        first_file: None,
     })
 }

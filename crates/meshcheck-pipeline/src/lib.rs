@@ -1,6 +1,9 @@
 //! One analysis, from loaded input to a [`Report`]: shared by `meshcheck analyze`, the portal
 //! (`meshcheck serve`) and the benchmarks, so all three measure and report the same thing.
 
+pub mod deletions;
+pub mod overlay;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,9 +13,9 @@ use meshcheck_archive::Archive;
 use meshcheck_drift::SnapshotDigest;
 use meshcheck_input::Value;
 use meshcheck_input::{LoadIssue, Object, Severity as IssueSeverity};
-use meshcheck_model::{ClusterInfo, InputSource, Mesh, MeshInputs, ProxyStats};
+use meshcheck_model::{ClusterInfo, InputSource, Kind, Mesh, MeshInputs, ProxyStats, Resource};
 use meshcheck_report::{InputSummary, LoadProblem, Report};
-use meshcheck_rules::{RunOptions, registry};
+use meshcheck_rules::{RunOptions, SourceLocation, registry};
 use rayon::prelude::*;
 
 /// Where the objects came from, as the report names it.
@@ -42,6 +45,9 @@ pub struct LoadedInput {
     pub files: usize,
     pub cluster: ClusterInfo,
     pub proxy_stats: Vec<ProxyStats>,
+    /// The first input file (the archive itself for a snapshot), where SARIF places findings
+    /// that name no file of their own.
+    pub first_file: Option<String>,
 }
 
 impl LoadedInput {
@@ -55,6 +61,7 @@ impl LoadedInput {
             files: loaded.files,
             cluster: ClusterInfo::default(),
             proxy_stats: Vec::new(),
+            first_file: loaded.first_file,
         })
     }
 
@@ -75,6 +82,7 @@ impl LoadedInput {
             files: archive.manifest().counts.len(),
             cluster: archive.cluster_info(),
             proxy_stats,
+            first_file: Some(archive.name().to_owned()),
         })
     }
 
@@ -82,6 +90,8 @@ impl LoadedInput {
     pub fn live(mut self) -> LoadedInput {
         self.kind = InputKind::Live;
         self.cluster.source = InputSource::Live;
+        // The archive was a temporary file: nothing to point at.
+        self.first_file = None;
         self
     }
 
@@ -124,6 +134,8 @@ pub struct Timings {
     pub digest: Duration,
     /// Per rule, slowest first.
     pub per_rule: Vec<(&'static str, Duration)>,
+    /// A pre-apply check's analysis of the snapshot alone (zero otherwise).
+    pub snapshot_alone: Duration,
 }
 
 /// A finished analysis.
@@ -152,10 +164,40 @@ fn problem(issue: &LoadIssue) -> LoadProblem {
     }
 }
 
+/// Where a finding without a file of its own is placed (SARIF needs one): the mesh config's
+/// file (`--mesh-config`, or the file of the `istio` ConfigMap), else the first input file, else
+/// the file of the first object (a live cluster's archive member).
+fn anchor(
+    mesh: &Mesh,
+    mesh_config_file: Option<String>,
+    first_file: Option<String>,
+) -> Option<SourceLocation> {
+    let located = |resource: &Resource| {
+        let source = resource.object().source.as_ref()?;
+        Some(SourceLocation {
+            file: source.file.to_string(),
+            line: Some(source.line),
+        })
+    };
+    let file = |file: String| SourceLocation { file, line: None };
+    let config_map = || {
+        let source = mesh.mesh_config.source.as_deref()?;
+        let (namespace, name) = source.strip_prefix("ConfigMap ")?.split_once('/')?;
+        located(mesh.get(Kind::ConfigMap, namespace, name)?)
+    };
+    mesh_config_file
+        .map(file)
+        .or_else(config_map)
+        .or_else(|| first_file.map(file))
+        .or_else(|| mesh.resources.iter().find_map(located))
+        .filter(|anchor| !anchor.file.starts_with('<'))
+}
+
 /// Builds the model, runs every registered rule and assembles the report.
 pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
     let started = Instant::now();
     let problems = input.issues.iter().map(problem).collect();
+    let mesh_config_file = options.mesh_config.as_ref().map(|(name, _)| name.clone());
     let mut proxy_stats = input.proxy_stats;
     proxy_stats.extend(options.proxy_stats);
     let mesh = Mesh::build(
@@ -191,6 +233,7 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
         objects_by_kind,
         mesh_config: mesh.mesh_config.source.clone(),
         problems,
+        anchor: anchor(&mesh, mesh_config_file, input.first_file),
     };
     let report = Report::new(findings, rules.len(), summary)
         .with_mesh(&mesh)
@@ -222,14 +265,81 @@ pub fn analyze(input: LoadedInput, options: AnalyzeOptions) -> Analysis {
             report: reported - ruled,
             digest: digested - reported,
             per_rule,
+            snapshot_alone: Duration::ZERO,
         },
         freeing,
     }
 }
 
+/// A pre-apply check: `changes` laid over `snapshot` (see [`overlay::apply`]) and analysed, each
+/// finding marked `new` or `existing` against an analysis of the snapshot alone, new ones first.
+/// `against` names the snapshot in the report.
+pub fn analyze_against(
+    snapshot: LoadedInput,
+    changes: LoadedInput,
+    deletions: Vec<deletions::Deletion>,
+    against: String,
+    options: AnalyzeOptions,
+) -> anyhow::Result<Analysis> {
+    let started = Instant::now();
+    // Both analyses need the snapshot's objects; copying them costs far less than reading the
+    // archive twice.
+    let alone = LoadedInput {
+        kind: snapshot.kind,
+        objects: snapshot.objects.clone(),
+        issues: Vec::new(),
+        files: snapshot.files,
+        cluster: snapshot.cluster.clone(),
+        proxy_stats: snapshot.proxy_stats.clone(),
+        first_file: snapshot.first_file.clone(),
+    };
+    let overlaid = overlay::apply(snapshot, changes, deletions)?;
+    let before = analyze(
+        alone,
+        AnalyzeOptions {
+            digest: false,
+            ..options.clone()
+        },
+    );
+    let snapshot_alone = started.elapsed();
+    let mut analysis = analyze(overlaid.input, options);
+    analysis.freeing = match (analysis.freeing.take(), before.freeing) {
+        (Some(first), Some(second)) => Some(std::thread::spawn(move || {
+            let _ = first.join();
+            let _ = second.join();
+        })),
+        (first, second) => first.or(second),
+    };
+    let report = &mut analysis.report;
+    overlay::mark(&mut report.findings, &before.report.findings);
+    // Stable: within each status the findings keep their order (worst first).
+    report.findings.sort_by_key(|finding| {
+        finding.status != Some(meshcheck_rules::finding::FindingStatus::New)
+    });
+    let mut new: BTreeMap<String, usize> = meshcheck_rules::Severity::ALL
+        .iter()
+        .map(|severity| (severity.as_str().to_owned(), 0))
+        .collect();
+    for finding in report.new_findings() {
+        *new.entry(finding.severity.as_str().to_owned()).or_default() += 1;
+    }
+    let new_total: usize = new.values().sum();
+    report.pre_apply = Some(meshcheck_report::PreApply {
+        against,
+        added: overlaid.added,
+        replaced: overlaid.replaced,
+        deleted: overlaid.deleted,
+        new,
+        existing: report.findings.len() - new_total,
+    });
+    analysis.timings.snapshot_alone = snapshot_alone;
+    Ok(analysis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meshcheck_rules::finding::FindingStatus;
 
     fn example(name: &str) -> PathBuf {
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples")).join(name)
@@ -251,6 +361,87 @@ mod tests {
                 .report
                 .worst()
                 .is_none_or(|worst| worst < meshcheck_rules::Severity::Error)
+        );
+    }
+
+    fn virtual_service(name: &str, subset: &str) -> Object {
+        let value = meshcheck_input::json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": {"name": name},
+            "spec": {
+                "hosts": ["reviews"],
+                "http": [{"route": [{"destination": {"host": "reviews", "subset": subset}}]}]
+            }
+        });
+        let source = meshcheck_input::SourceRef::new(std::sync::Arc::from("change.yaml"), 1);
+        Object::from_value(value, Some(source)).unwrap()
+    }
+
+    fn changes(objects: Vec<Object>) -> LoadedInput {
+        LoadedInput {
+            objects,
+            ..LoadedInput::from_paths(&[]).unwrap()
+        }
+    }
+
+    #[test]
+    fn a_pre_apply_check_marks_what_the_change_brings() {
+        let snapshot = || LoadedInput::from_paths(&[example("bookinfo")]).unwrap();
+        // No change: everything the snapshot has is existing.
+        let unchanged = analyze_against(
+            snapshot(),
+            changes(Vec::new()),
+            Vec::new(),
+            "snapshot.tar.zst".to_owned(),
+            AnalyzeOptions::default(),
+        )
+        .unwrap();
+        let report = &unchanged.report;
+        let pre_apply = report.pre_apply.as_ref().unwrap();
+        assert_eq!(pre_apply.new_total(), 0);
+        assert_eq!(pre_apply.existing, report.findings.len());
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|finding| finding.status.is_some())
+        );
+
+        // A route to a subset no DestinationRule defines: new, first, and in the change file.
+        let changed = analyze_against(
+            snapshot(),
+            changes(vec![virtual_service("reviews", "v9")]),
+            Vec::new(),
+            "snapshot.tar.zst".to_owned(),
+            AnalyzeOptions::default(),
+        )
+        .unwrap();
+        let report = &changed.report;
+        let pre_apply = report.pre_apply.as_ref().unwrap();
+        assert_eq!((pre_apply.added, pre_apply.replaced), (0, 1));
+        assert!(pre_apply.new["error"] >= 1, "{pre_apply:?}");
+        let first = &report.findings[0];
+        assert_eq!(first.status, Some(FindingStatus::New));
+        assert_eq!(first.source.as_ref().unwrap().file, "change.yaml");
+        let statuses: Vec<_> = report
+            .findings
+            .iter()
+            .map(|finding| finding.status)
+            .collect();
+        assert!(statuses.is_sorted(), "new first: {statuses:?}");
+    }
+
+    #[test]
+    fn outside_a_pre_apply_check_findings_have_no_status() {
+        let input = LoadedInput::from_paths(&[example("bookinfo-broken")]).unwrap();
+        let report = analyze(input, AnalyzeOptions::default()).report;
+        assert!(report.pre_apply.is_none());
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|finding| finding.status.is_none())
         );
     }
 

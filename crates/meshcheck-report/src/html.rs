@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 
 use askama::Template;
 use base64::Engine;
+use meshcheck_rules::finding::FindingStatus;
 use meshcheck_rules::{Category, Finding, RuleMeta, Severity};
 use sha2::{Digest, Sha256};
 
@@ -63,6 +64,15 @@ struct Row {
     message: String,
     /// Only when it differs from the rule's own remediation (shown once per group).
     remediation: Option<String>,
+    /// Brought by the change set of a pre-apply check.
+    new: bool,
+}
+
+/// A pre-apply check's lead section: the sentence and the new findings.
+struct PreApplySection {
+    headline: String,
+    rows: Vec<(&'static str, Row)>,
+    more: usize,
 }
 
 struct Group {
@@ -151,6 +161,7 @@ struct Page {
     gaps: Vec<Gap>,
     problems: Vec<String>,
     problems_more: usize,
+    pre_apply: Option<PreApplySection>,
 }
 
 fn plural(count: usize, word: &str) -> String {
@@ -182,7 +193,23 @@ fn row(finding: &Finding, rule_remediation: &str) -> Row {
         location: location_text(finding).unwrap_or_default(),
         message: finding.message.clone(),
         remediation: (finding.remediation != rule_remediation).then(|| finding.remediation.clone()),
+        new: finding.status == Some(FindingStatus::New),
     }
+}
+
+/// The new findings of a pre-apply check, each with its rule's code and its fix.
+fn pre_apply_section(report: &Report) -> Option<PreApplySection> {
+    let pre_apply = report.pre_apply.as_ref()?;
+    let new: Vec<&Finding> = report.new_findings().collect();
+    Some(PreApplySection {
+        headline: pre_apply.describe(),
+        rows: new
+            .iter()
+            .take(ROWS_PER_GROUP)
+            .map(|finding| (finding.code, row(finding, "")))
+            .collect(),
+        more: new.len().saturating_sub(ROWS_PER_GROUP),
+    })
 }
 
 /// The findings to lead with (sorted worst first): one per rule before a second of any rule, so
@@ -581,6 +608,7 @@ pub fn render_html(report: &Report) -> String {
         gaps,
         problems,
         problems_more: report.input.problems.len().saturating_sub(PROBLEMS_SHOWN),
+        pre_apply: pre_apply_section(report),
     };
     page.render().expect("the report template renders")
 }

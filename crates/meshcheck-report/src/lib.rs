@@ -19,7 +19,7 @@ pub use html::render_html;
 pub use inventory::Inventory;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
-pub use report::{DataSource, InputSummary, LoadProblem, Report, Summary};
+pub use report::{DataSource, InputSummary, LoadProblem, PreApply, Report, Summary};
 pub use sarif::render_sarif;
 pub use score::{Grade, Score};
 pub use text::{TextOptions, render_text};

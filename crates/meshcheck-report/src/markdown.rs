@@ -4,10 +4,12 @@
 
 use std::fmt::Write;
 
+use meshcheck_rules::finding::FindingStatus;
 use meshcheck_rules::{Category, Finding, Severity};
 
 use crate::Report;
 use crate::checklist::ItemStatus;
+use crate::report::PreApply;
 use crate::report::{location_text, resource_text};
 
 /// Rows shown per category before "…and N more".
@@ -69,14 +71,22 @@ fn severity_counts(report: &Report, category: Category) -> String {
     parts.join(", ")
 }
 
+/// Rows of the "New findings" table of a pre-apply check.
+pub const NEW_ROWS: usize = 50;
+
 fn finding_row(out: &mut String, finding: &Finding) {
     let resource = resource_text(finding);
     let location = location_text(finding)
         .map(|location| format!("`{}`", location.replace('`', "'")))
         .unwrap_or_default();
+    let new = if finding.status == Some(FindingStatus::New) {
+        "**new** "
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "| {} | [{}]({}) | {} | {} | {} |",
+        "| {new}{} | [{}]({}) | {} | {} | {} |",
         finding.severity,
         finding.code,
         finding.docs_url,
@@ -84,6 +94,30 @@ fn finding_row(out: &mut String, finding: &Finding) {
         cell(&location),
         cell(&shortened(&finding.message, MESSAGE_CHARS)),
     );
+}
+
+/// A pre-apply check leads with what the change brings: the sentence, then the new findings.
+fn new_findings(out: &mut String, report: &Report, pre_apply: &PreApply) {
+    let _ = writeln!(out, "{}\n", cell(&pre_apply.describe()));
+    out.push_str("### New findings\n\n");
+    let new: Vec<&Finding> = report.new_findings().collect();
+    if new.is_empty() {
+        out.push_str("None: the change set brings no finding.\n\n");
+        return;
+    }
+    out.push_str("| Severity | Rule | Resource | Location | Message |\n");
+    out.push_str("|---|---|---|---|---|\n");
+    for finding in new.iter().take(NEW_ROWS) {
+        finding_row(out, finding);
+    }
+    if new.len() > NEW_ROWS {
+        let _ = writeln!(
+            out,
+            "\n…and {} more new findings (`--output json` lists every one).",
+            new.len() - NEW_ROWS
+        );
+    }
+    out.push_str("\n### All findings\n\n");
 }
 
 /// The Markdown report.
@@ -117,6 +151,10 @@ pub fn render_markdown(report: &Report) -> String {
         plural(report.input.files, "file"),
         plural(summary.rules_run, "rule"),
     );
+
+    if let Some(pre_apply) = &report.pre_apply {
+        new_findings(&mut out, report, pre_apply);
+    }
 
     let table = report.summary_table();
     out.push_str("| Category | Score | Critical | Error | Warning | Info |\n");

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use meshcheck_model::{ClusterInfo, Mesh};
 use meshcheck_rules::ReferenceData;
-use meshcheck_rules::{Category, Finding, RuleMeta, Severity, registry};
+use meshcheck_rules::finding::FindingStatus;
+use meshcheck_rules::{Category, Finding, RuleMeta, Severity, SourceLocation, registry};
 use serde::Serialize;
 
 use crate::checklist::{ChecklistItem, Evidence, ItemStatus, checklist};
@@ -40,6 +41,10 @@ pub struct InputSummary {
     /// When an archive was collected (RFC 3339 UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collected_at: Option<String>,
+    /// Where formats that need a file for every finding (SARIF) place one that has none: the mesh
+    /// config's file, else the first input file. Not part of the JSON output.
+    #[serde(skip)]
+    pub anchor: Option<SourceLocation>,
 }
 
 /// Counts over the findings.
@@ -120,6 +125,57 @@ impl DataSource {
     }
 }
 
+/// What a pre-apply check (`analyze CHANGES --against SNAPSHOT`) compared, and what it found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PreApply {
+    /// The snapshot the changes were laid over: the archive's path, or `live` (`live CONTEXT`).
+    pub against: String,
+    /// Change-set objects new to the snapshot.
+    pub added: usize,
+    /// Snapshot objects a change-set object took the place of.
+    pub replaced: usize,
+    /// Snapshot objects removed (`--deleted`, or `meshcheck.io/delete: "true"`).
+    pub deleted: usize,
+    /// Findings the change set brings, per severity (every severity listed).
+    pub new: BTreeMap<String, usize>,
+    /// Findings the snapshot alone already had.
+    pub existing: usize,
+}
+
+impl PreApply {
+    /// How many findings are new.
+    pub fn new_total(&self) -> usize {
+        self.new.values().sum()
+    }
+
+    /// One sentence for the text, Markdown and HTML reports.
+    pub fn describe(&self) -> String {
+        let total = self.new_total();
+        let by_severity: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|severity| {
+                let count = self.new.get(severity.as_str()).copied().unwrap_or(0);
+                (count > 0).then(|| format!("{count} {severity}"))
+            })
+            .collect();
+        let counts = if by_severity.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_severity.join(", "))
+        };
+        format!(
+            "Pre-apply check against {}: {total} new finding{}{counts}, {} existing. The change set adds {} object{}, replaces {} and deletes {}.",
+            self.against,
+            if total == 1 { "" } else { "s" },
+            self.existing,
+            self.added,
+            if self.added == 1 { "" } else { "s" },
+            self.replaced,
+            self.deleted
+        )
+    }
+}
+
 /// Everything a renderer needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -138,6 +194,9 @@ pub struct Report {
     /// Reference data (advisories, release support) and how current it is.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<DataSource>,
+    /// Set in a pre-apply check only; each finding then has a `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_apply: Option<PreApply>,
     /// The rules that ran (for formats that list the catalog: SARIF, JUnit).
     #[serde(skip)]
     pub rules: Vec<&'static RuleMeta>,
@@ -186,6 +245,7 @@ impl Report {
             inventory: None,
             cluster: None,
             data: DataSource::of(&ReferenceData::bundled()),
+            pre_apply: None,
             rules,
         }
     }
@@ -275,6 +335,13 @@ impl Report {
                 .or_default() += 1;
         }
         counts
+    }
+
+    /// The findings a pre-apply check marked new (none outside one).
+    pub fn new_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|finding| finding.status == Some(FindingStatus::New))
     }
 
     /// The worst severity found, if any.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use meshcheck_rules::{Category, Finding, RuleMeta, Severity};
+use meshcheck_rules::{Category, Finding, RuleMeta, Severity, SourceLocation};
 use serde_json::json;
 use serde_sarif::sarif;
 use sha2::{Digest, Sha256};
@@ -142,12 +142,24 @@ fn fingerprint(finding: &Finding) -> String {
     })
 }
 
-fn result(finding: &Finding, rule_index: Option<usize>) -> sarif::Result {
+/// A file a result can point at (`<stdin>` is none).
+fn in_a_file(source: &SourceLocation) -> bool {
+    !source.file.starts_with('<')
+}
+
+/// `anchor` places a finding that names no file (a mesh-wide one, or a resource read from
+/// stdin): GitHub code scanning rejects results without a physical location.
+fn result(
+    finding: &Finding,
+    rule_index: Option<usize>,
+    anchor: Option<&SourceLocation>,
+) -> sarif::Result {
     let mut location = sarif::Location::builder().build();
     if let Some(source) = finding
         .source
         .as_ref()
-        .filter(|source| !source.file.starts_with('<'))
+        .filter(|source| in_a_file(source))
+        .or(anchor)
     {
         let mut physical = sarif::PhysicalLocation::builder()
             .artifact_location(
@@ -180,6 +192,9 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> sarif::Result {
     properties.insert("remediation".to_owned(), json!(finding.remediation));
     if let Some(istio_code) = finding.istio_code {
         properties.insert("istioCode".to_owned(), json!(istio_code));
+    }
+    if let Some(status) = finding.status {
+        properties.insert("status".to_owned(), json!(status.as_str()));
     }
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert("meshcheckFinding/v1".to_owned(), fingerprint(finding));
@@ -229,10 +244,15 @@ pub fn render_sarif(report: &Report) -> String {
                 .collect::<Vec<_>>(),
         )
         .build();
+    let anchor = report
+        .input
+        .anchor
+        .as_ref()
+        .filter(|anchor| in_a_file(anchor));
     let results: Vec<sarif::Result> = report
         .findings
         .iter()
-        .map(|finding| result(finding, index.get(finding.code).copied()))
+        .map(|finding| result(finding, index.get(finding.code).copied(), anchor))
         .collect();
     let run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
@@ -357,6 +377,38 @@ mod tests {
         // stdin is not an artifact; an unknown rule has no index.
         assert!(run["results"][3]["locations"][0]["physicalLocation"].is_null());
         assert!(run["results"][3]["ruleIndex"].is_null());
+    }
+
+    #[test]
+    fn findings_without_a_file_point_at_the_anchor() {
+        let mut report = sample();
+        report.input.anchor = Some(SourceLocation {
+            file: "mesh/istio-config.yaml".to_owned(),
+            line: Some(4),
+        });
+        let log: Value = serde_json::from_str(&render_sarif(&report)).unwrap();
+        validate(&log);
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        for result in results {
+            assert!(
+                result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string(),
+                "{result}"
+            );
+        }
+        // A finding with its own file keeps it; the others take the anchor.
+        let uri = |index: usize| &results[index]["locations"][0]["physicalLocation"];
+        assert_eq!(
+            uri(0)["artifactLocation"]["uri"],
+            "mesh%20dir/peer%20auth.yaml"
+        );
+        assert_eq!(uri(2)["artifactLocation"]["uri"], "mesh/istio-config.yaml");
+        assert_eq!(uri(2)["region"]["startLine"], 4);
+        // The resource stays as the logical location.
+        assert_eq!(
+            results[3]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+            "Service/a/b"
+        );
+        assert_eq!(uri(3)["artifactLocation"]["uri"], "mesh/istio-config.yaml");
     }
 
     #[test]

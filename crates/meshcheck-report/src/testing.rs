@@ -46,6 +46,7 @@ pub fn finding(code: &'static str, category: Category, severity: Severity) -> Fi
         remediation: "Fix it.".to_owned(),
         docs_url: "https://istio.io/latest/docs/",
         source: None,
+        status: None,
         suppressions: None,
         scope_namespace: None,
         absence: None,

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use meshcheck_rules::{Finding, Severity};
+use meshcheck_rules::finding::FindingStatus;
+use meshcheck_rules::{Category, Finding, Severity};
 
 use crate::Report;
 use crate::score::Grade;
@@ -67,10 +68,17 @@ pub fn finding_line(finding: &Finding, options: TextOptions) -> String {
     )
 }
 
-/// The whole text report.
-pub fn render_text(report: &Report, options: TextOptions) -> String {
-    let mut out = String::new();
-    for (category, in_category) in report.findings_by_category() {
+/// Findings grouped by category (in category order), each group under a heading.
+fn by_category(out: &mut String, findings: &[&Finding], options: TextOptions) {
+    for category in Category::ALL {
+        let in_category: Vec<&Finding> = findings
+            .iter()
+            .copied()
+            .filter(|finding| finding.category == category)
+            .collect();
+        if in_category.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             out,
             "{}",
@@ -84,6 +92,55 @@ pub fn render_text(report: &Report, options: TextOptions) -> String {
             let _ = writeln!(out, "{}", finding_line(finding, options));
         }
         out.push('\n');
+    }
+}
+
+/// A pre-apply check's findings: those the change set brings first, then the snapshot's own.
+fn new_then_existing(out: &mut String, report: &Report, options: TextOptions) {
+    let (new, existing): (Vec<&Finding>, Vec<&Finding>) = report
+        .findings
+        .iter()
+        .partition(|finding| finding.status == Some(FindingStatus::New));
+    let _ = writeln!(
+        out,
+        "{}\n",
+        paint(
+            options,
+            "1",
+            &format!("══ New: {} brought by the change set", plural(new.len()))
+        )
+    );
+    if new.is_empty() {
+        out.push_str("No new findings.\n\n");
+    }
+    by_category(out, &new, options);
+    let _ = writeln!(
+        out,
+        "{}\n",
+        paint(
+            options,
+            "1",
+            &format!(
+                "══ Existing: {} the snapshot already has",
+                plural(existing.len())
+            )
+        )
+    );
+    by_category(out, &existing, options);
+}
+
+fn plural(count: usize) -> String {
+    format!("{count} finding{}", if count == 1 { "" } else { "s" })
+}
+
+/// The whole text report.
+pub fn render_text(report: &Report, options: TextOptions) -> String {
+    let mut out = String::new();
+    if report.pre_apply.is_some() {
+        new_then_existing(&mut out, report, options);
+    } else {
+        let findings: Vec<&Finding> = report.findings.iter().collect();
+        by_category(&mut out, &findings, options);
     }
     let summary = &report.summary;
     if summary.total == 0 {
@@ -117,6 +174,9 @@ pub fn render_text(report: &Report, options: TextOptions) -> String {
         if report.input.files == 1 { "" } else { "s" },
         summary.rules_run
     );
+    if let Some(pre_apply) = &report.pre_apply {
+        let _ = writeln!(out, "{}", pre_apply.describe());
+    }
     out.push('\n');
     summary_table(&mut out, report, options);
     out

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use meshcheck_model::{Mesh, MeshInputs};
-use meshcheck_report::{InputSummary, Report, TextOptions};
+use meshcheck_report::{InputSummary, PreApply, Report, TextOptions};
+use meshcheck_rules::finding::FindingStatus;
 use meshcheck_rules::{Rule, RunOptions, Severity, registry};
 use serde_json::Value;
 
@@ -135,4 +136,53 @@ fn html() {
         let html = meshcheck_report::render_html(&report(example));
         insta::assert_snapshot!(format!("html_{example}"), html_body(&html));
     }
+}
+
+/// A pre-apply check's shape: bookinfo-broken with the findings of two rules marked new, as if
+/// the change set had brought them.
+fn pre_apply_report() -> Report {
+    let mut report = report("bookinfo-broken");
+    let mut new = std::collections::BTreeMap::new();
+    for severity in Severity::ALL {
+        new.insert(severity.as_str().to_owned(), 0);
+    }
+    for finding in &mut report.findings {
+        let brought = matches!(finding.code, "MC038" | "MC019");
+        finding.status = Some(if brought {
+            *new.get_mut(finding.severity.as_str()).unwrap() += 1;
+            FindingStatus::New
+        } else {
+            FindingStatus::Existing
+        });
+    }
+    report
+        .findings
+        .sort_by_key(|finding| finding.status != Some(FindingStatus::New));
+    let new_total: usize = new.values().sum();
+    report.pre_apply = Some(PreApply {
+        against: "snapshot.tar.zst".to_owned(),
+        added: 1,
+        replaced: 2,
+        deleted: 1,
+        existing: report.findings.len() - new_total,
+        new,
+    });
+    report
+}
+
+#[test]
+fn pre_apply() {
+    let report = pre_apply_report();
+    let text = meshcheck_report::render_text(&report, TextOptions { color: false });
+    insta::assert_snapshot!("text_pre_apply", text);
+    insta::assert_snapshot!(
+        "markdown_pre_apply",
+        meshcheck_report::render_markdown(&report)
+    );
+    let json: Value = serde_json::from_str(&meshcheck_report::render_json(&report)).unwrap();
+    // The findings and the pre-apply summary are what this mode adds to the document.
+    insta::assert_json_snapshot!(
+        "json_pre_apply",
+        serde_json::json!({"pre_apply": json["pre_apply"], "findings": json["findings"]})
+    );
 }

@@ -45,6 +45,24 @@ pub struct SourceLocation {
     pub line: Option<u32>,
 }
 
+/// In a pre-apply check (`analyze CHANGES --against SNAPSHOT`): whether the change set brings
+/// the finding or the snapshot already had it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    New,
+    Existing,
+}
+
+impl FindingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::New => "new",
+            FindingStatus::Existing => "existing",
+        }
+    }
+}
+
 /// One problem found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
@@ -64,6 +82,9 @@ pub struct Finding {
     pub docs_url: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
+    /// Set on every finding of a pre-apply check, on none otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<FindingStatus>,
     /// Annotations of the resource that may suppress this finding (kept out of the output).
     #[serde(skip)]
     pub suppressions: Option<String>,
@@ -227,6 +248,7 @@ impl Sink {
             remediation: self.meta.remediation.to_owned(),
             docs_url: self.meta.docs_url,
             source,
+            status: None,
             suppressions: resource
                 .and_then(|resource| resource.annotation("galley.istio.io/analyze-suppress"))
                 .map(str::to_owned),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// Health check for Istio service meshes.
 ///
@@ -69,9 +69,12 @@ pub enum FailOn {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("pre_apply").args(["against", "against_live"])))]
+#[command(group(ArgGroup::new("cluster").args(["live", "against_live"])))]
 pub struct AnalyzeArgs {
     /// Files or directories to analyze (directories are read recursively: .yaml, .yml, .json);
     /// `-` reads stdin. A snapshot archive (`meshcheck pack`/`collect`) is analyzed on its own.
+    /// With --against, these are the change set.
     #[arg(
         required_unless_present = "live",
         conflicts_with = "live",
@@ -84,12 +87,34 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub live: bool,
 
-    /// kubeconfig file for `--live` (default: $KUBECONFIG, ~/.kube/config, then in-cluster).
-    #[arg(long, value_name = "FILE", requires = "live")]
+    /// Pre-apply check: lay the PATHs (the change set) over this snapshot archive and mark each
+    /// finding `new` (the change brings it) or `existing` (the snapshot has it already).
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "live")]
+    pub against: Option<PathBuf>,
+
+    /// Pre-apply check against the live cluster (--kubeconfig, --context), collected for this
+    /// run and not kept.
+    #[arg(long)]
+    pub against_live: bool,
+
+    /// Pre-apply check: objects the change removes from the snapshot, one `Kind namespace/name`
+    /// (or `Kind name`) per line, `#` comments. Documents annotated `meshcheck.io/delete: "true"`
+    /// in the change set are removed too.
+    #[arg(long, value_name = "FILE", requires = "pre_apply")]
+    pub deleted: Option<PathBuf>,
+
+    /// Pre-apply check: exit with status 1 when a new finding at or above this severity appears
+    /// (existing ones do not count). For pull-request gates.
+    #[arg(long, value_enum, value_name = "SEVERITY", requires = "pre_apply")]
+    pub fail_on_new: Option<FailOn>,
+
+    /// kubeconfig file for `--live`/`--against-live` (default: $KUBECONFIG, ~/.kube/config, then
+    /// in-cluster).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// kubeconfig context for `--live` (default: the current context).
-    #[arg(long, value_name = "NAME", requires = "live")]
+    /// kubeconfig context for `--live`/`--against-live` (default: the current context).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
     pub context: Option<String>,
 
     /// Output format.

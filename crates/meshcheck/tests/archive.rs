@@ -209,10 +209,27 @@ fn corrupt_archive_exits_2_with_one_line() {
     bytes[middle] ^= 0xff;
     let flipped = dir.join("flipped.tar.zst");
     std::fs::write(&flipped, &bytes).unwrap();
-    for broken in [&truncated, &flipped] {
+    // Named as archives but not one: each must be refused, never read as an empty manifest.
+    let empty = dir.join("empty.tar.zst");
+    std::fs::write(&empty, b"").unwrap();
+    let stub = dir.join("stub.tar.zst");
+    std::fs::write(&stub, &bytes[..2]).unwrap();
+    let text = dir.join("text.tar.zst");
+    std::fs::write(
+        &text,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    for broken in [&truncated, &flipped, &empty, &stub, &text] {
         let path = broken.to_str().unwrap();
-        for command in ["analyze", "inspect"] {
-            let output = meshcheck(&[command, path]);
+        for args in [
+            vec!["analyze", path],
+            vec!["inspect", path],
+            vec!["diff", path, "examples/bookinfo"],
+            vec!["diff", "examples/bookinfo", path],
+        ] {
+            let command = args.join(" ");
+            let output = meshcheck(&args);
             assert_eq!(
                 output.status.code(),
                 Some(2),
@@ -220,12 +237,12 @@ fn corrupt_archive_exits_2_with_one_line() {
                 stderr(&output)
             );
             let message = stderr(&output);
-            assert_eq!(message.lines().count(), 1, "{message}");
+            assert_eq!(message.lines().count(), 1, "{command}: {message}");
             assert!(
                 message.starts_with(&format!("meshcheck: error: {path}: ")),
-                "{message}"
+                "{command}: {message}"
             );
-            assert!(output.stdout.is_empty());
+            assert!(output.stdout.is_empty(), "{command}");
         }
     }
 }

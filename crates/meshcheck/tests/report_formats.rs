@@ -174,7 +174,87 @@ fn sarif_validates_against_the_official_schema() {
                 .unwrap()
                 .len()
         );
+        assert_every_result_has_a_file(&log, example);
     }
+}
+
+/// GitHub code scanning rejects a result without a physical location: mesh-wide findings (no
+/// resource, no file) must point somewhere too. Returns the files of those mesh-wide results.
+fn assert_every_result_has_a_file(log: &Value, what: &str) -> Vec<String> {
+    let mut mesh_wide = Vec::new();
+    for result in log["runs"][0]["results"].as_array().unwrap() {
+        let location = &result["locations"][0];
+        let uri = location["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: a result without a file: {result}"));
+        if location["logicalLocations"].is_null() {
+            mesh_wide.push(uri.to_owned());
+        }
+    }
+    mesh_wide
+}
+
+#[test]
+fn mesh_wide_findings_point_at_the_mesh_config_else_the_first_file() {
+    // 24 namespaces outside the mesh and no mesh config: MC509 (discovery selectors) reports on the
+    // mesh as a whole, with no object of its own to point at.
+    let dir = workspace().join("target/report-formats");
+    let namespaces = dir.join("many-namespaces");
+    std::fs::create_dir_all(&namespaces).unwrap();
+    let mut text = String::new();
+    for index in 0..24 {
+        text.push_str(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: team-{index:02}}}\n---\n"
+        ));
+    }
+    std::fs::write(namespaces.join("b-namespaces.yaml"), text).unwrap();
+    std::fs::write(
+        namespaces.join("a-service.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: team-00}\nspec: {ports: [{port: 80}]}\n",
+    )
+    .unwrap();
+    let sarif = |args: &[&str]| -> Value {
+        let mut all = vec![
+            "analyze",
+            "target/report-formats/many-namespaces/",
+            "-o",
+            "sarif",
+        ];
+        all.extend_from_slice(args);
+        serde_json::from_str(&meshcheck(&all)).unwrap()
+    };
+    let first_file = assert_every_result_has_a_file(&sarif(&[]), "directory");
+    assert!(!first_file.is_empty(), "a mesh-wide finding");
+    assert!(
+        first_file
+            .iter()
+            .all(|uri| uri == "target/report-formats/many-namespaces/a-service.yaml"),
+        "{first_file:?}"
+    );
+
+    let mesh_config = dir.join("mesh-config.yaml");
+    std::fs::write(
+        &mesh_config,
+        "defaultConfig:\n  holdApplicationUntilProxyStarts: true\n",
+    )
+    .unwrap();
+    let with_config = sarif(&["--mesh-config", "target/report-formats/mesh-config.yaml"]);
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            workspace().join("crates/meshcheck-report/tests/data/sarif-schema-2.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(jsonschema::is_valid(&schema, &with_config));
+    let anchored = assert_every_result_has_a_file(&with_config, "--mesh-config");
+    assert!(!anchored.is_empty());
+    assert!(
+        anchored
+            .iter()
+            .all(|uri| uri == "target/report-formats/mesh-config.yaml"),
+        "{anchored:?}"
+    );
 }
 
 #[test]

@@ -149,6 +149,7 @@ mod tests {
                 objects_by_kind: Default::default(),
                 mesh_config: None,
                 problems: Vec::new(),
+                ..Default::default()
             },
         );
         let html = meshcheck_report::render_html(&report);

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use meshcheck_archive::{Archive, Limits};
-use meshcheck_input::Severity as IssueSeverity;
 use meshcheck_input::Value;
 use meshcheck_model::ProxyStats;
+use meshcheck_pipeline::deletions::Deletion;
 use meshcheck_pipeline::{Analysis, AnalyzeOptions, LoadedInput};
-use meshcheck_report::TextOptions;
+use meshcheck_report::{LoadProblem, TextOptions};
 use meshcheck_rules::facts::advisories;
 use meshcheck_rules::{ReferenceData, RunOptions, Severity, Suppression};
 
@@ -59,6 +59,18 @@ fn read_proxy_stats(path: &Path) -> anyhow::Result<ProxyStats> {
     Ok(ProxyStats::parse(&path.display().to_string(), &text)?)
 }
 
+/// `file:line:column: message`, as loading problems are printed.
+fn problem_text(problem: &LoadProblem) -> String {
+    let mut at = problem.file.clone();
+    if let Some(line) = problem.line {
+        at.push_str(&format!(":{line}"));
+        if let Some(column) = problem.column {
+            at.push_str(&format!(":{column}"));
+        }
+    }
+    format!("{at}: {}", problem.message)
+}
+
 pub fn threshold(fail_on: FailOn) -> Severity {
     match fail_on {
         FailOn::Info => Severity::Info,
@@ -86,16 +98,21 @@ fn live_snapshot(args: &AnalyzeArgs) -> anyhow::Result<Archive> {
     Ok(Archive::open(&path, &Limits::default())?)
 }
 
-/// The snapshot archive among the inputs, if any (recognized by its zstd magic bytes, whatever
-/// its name). An archive is a whole snapshot: mixing it with other inputs is an error.
+/// Whether a path given on the command line is a snapshot archive: a file named `*.tar.zst` or
+/// starting with zstd's magic bytes (see [`meshcheck_archive::claims_archive`]).
+pub fn is_archive_path(path: &Path) -> anyhow::Result<bool> {
+    Ok(path.as_os_str() != "-"
+        && path.is_file()
+        && meshcheck_archive::claims_archive(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?)
+}
+
+/// The snapshot archive among the inputs, if any. An archive is a whole snapshot: mixing it with
+/// other inputs is an error.
 fn archive_input(paths: &[PathBuf]) -> anyhow::Result<Option<Archive>> {
     let mut archives = Vec::new();
     for path in paths {
-        if path.as_os_str() != "-"
-            && path.is_file()
-            && meshcheck_archive::is_archive(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?
-        {
+        if is_archive_path(path)? {
             archives.push(path);
         }
     }
@@ -107,6 +124,57 @@ fn archive_input(paths: &[PathBuf]) -> anyhow::Result<Option<Archive>> {
             archive.display()
         ),
     }
+}
+
+/// A pre-apply check's inputs: the snapshot (an archive, or the live cluster), the change set,
+/// the `--deleted` list, and how the report names the snapshot.
+fn pre_apply_inputs(
+    args: &AnalyzeArgs,
+) -> anyhow::Result<(LoadedInput, LoadedInput, Vec<Deletion>, String)> {
+    for path in &args.paths {
+        if is_archive_path(path)? {
+            bail!(
+                "{}: a snapshot archive cannot be part of the change set (it goes after --against)",
+                path.display()
+            );
+        }
+    }
+    let deletions = match &args.deleted {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            meshcheck_pipeline::deletions::parse_deletions(&path.display().to_string(), &text)?
+        }
+        None => Vec::new(),
+    };
+    let (snapshot, against) = match &args.against {
+        Some(path) => {
+            if !is_archive_path(path)? {
+                if !path.exists() {
+                    bail!("{}: no such file", path.display());
+                }
+                bail!(
+                    "{}: not a snapshot archive (`meshcheck pack` or `meshcheck collect` makes one)",
+                    path.display()
+                );
+            }
+            let archive = Archive::open(path, &Limits::default())?;
+            (
+                LoadedInput::from_archive(&archive)?,
+                path.display().to_string(),
+            )
+        }
+        None => {
+            let snapshot = LoadedInput::from_archive(&live_snapshot(args)?)?.live();
+            let against = match &snapshot.cluster.context {
+                Some(context) => format!("live {context}"),
+                None => "live".to_owned(),
+            };
+            (snapshot, against)
+        }
+    };
+    let changes = LoadedInput::from_paths(&args.paths)?;
+    Ok((snapshot, changes, deletions, against))
 }
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
@@ -136,27 +204,6 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(|path| read_proxy_stats(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let started = Instant::now();
-    let archive = if args.live {
-        Some(live_snapshot(&args)?)
-    } else {
-        archive_input(&args.paths)?
-    };
-    let input = match &archive {
-        Some(archive) if args.live => LoadedInput::from_archive(archive)?.live(),
-        Some(archive) => LoadedInput::from_archive(archive)?,
-        None => LoadedInput::from_paths(&args.paths)?,
-    };
-    let loaded_at = Instant::now();
-    for issue in &input.issues {
-        let label = match issue.severity {
-            IssueSeverity::Error => "error",
-            IssueSeverity::Warning => "warning",
-        };
-        eprintln!("meshcheck: {label}: {issue}");
-    }
-    let input_errors = input.has_errors();
-
     let options = AnalyzeOptions {
         mesh_config,
         mesh_networks,
@@ -169,10 +216,41 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         digest: false,
         exit_after: true,
     };
+    let started = Instant::now();
+    let (analysis, loaded_at) = if args.against.is_some() || args.against_live {
+        let (snapshot, changes, deletions, against) = pre_apply_inputs(&args)?;
+        let loaded_at = Instant::now();
+        let analysis =
+            meshcheck_pipeline::analyze_against(snapshot, changes, deletions, against, options)?;
+        (analysis, loaded_at)
+    } else {
+        let archive = if args.live {
+            Some(live_snapshot(&args)?)
+        } else {
+            archive_input(&args.paths)?
+        };
+        let input = match &archive {
+            Some(archive) if args.live => LoadedInput::from_archive(archive)?.live(),
+            Some(archive) => LoadedInput::from_archive(archive)?,
+            None => LoadedInput::from_paths(&args.paths)?,
+        };
+        drop(archive);
+        let loaded_at = Instant::now();
+        (meshcheck_pipeline::analyze(input, options), loaded_at)
+    };
     let Analysis {
         report, timings, ..
-    } = meshcheck_pipeline::analyze(input, options);
+    } = analysis;
     let analyzed_at = Instant::now();
+    // Printed from the report, which in a pre-apply check also holds the overlay's warnings.
+    for problem in &report.input.problems {
+        eprintln!("meshcheck: {}: {}", problem.severity, problem_text(problem));
+    }
+    let input_errors = report
+        .input
+        .problems
+        .iter()
+        .any(|problem| problem.severity == "error");
     let rendered = match args.output {
         OutputFormat::Text => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -196,6 +274,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 
     if args.timings {
         let ms = |took: Duration| took.as_secs_f64() * 1000.0;
+        if report.pre_apply.is_some() {
+            eprintln!(
+                "timings: pre-apply: snapshot alone (copy and overlay included) {:.1} ms, then the changed snapshot:",
+                ms(timings.snapshot_alone)
+            );
+        }
         eprintln!(
             "timings: load {:.1} ms, index {:.1} ms, shared facts {:.1} ms, rules {:.1} ms, report {:.1} ms, digest {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
             ms(loaded_at - started),
@@ -234,6 +318,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .worst()
             .is_some_and(|worst| worst >= threshold(fail_on))
     });
+    let failed_new = args.fail_on_new.is_some_and(|fail_on| {
+        report
+            .new_findings()
+            .any(|finding| finding.severity >= threshold(fail_on))
+    });
+    let failed = failed || failed_new;
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -12,15 +12,12 @@ use meshcheck_input::Severity as IssueSeverity;
 use meshcheck_pipeline::{AnalyzeOptions, LoadedInput};
 
 use crate::cli::{DiffArgs, DiffFormat};
-use crate::commands::analyze::threshold;
+use crate::commands::analyze::{is_archive_path, threshold};
 
-/// Analyses one side: an archive (recognised by its magic bytes) or manifests.
+/// Analyses one side: an archive (by name or magic bytes, as `analyze` decides) or manifests.
 fn digest_of(path: &Path, timings: bool) -> anyhow::Result<SnapshotDigest> {
     let started = Instant::now();
-    let is_archive = path.is_file()
-        && meshcheck_archive::is_archive(path)
-            .with_context(|| format!("{}: cannot read", path.display()))?;
-    let input = if is_archive {
+    let input = if is_archive_path(path)? {
         LoadedInput::from_archive(&Archive::open(path, &Limits::default())?)?
     } else {
         LoadedInput::from_paths(&[path.to_path_buf()])?
