@@ -147,7 +147,15 @@ fn finish(mesh: &Mesh, mut findings: Vec<Finding>, options: &RunOptions) -> Vec<
         if !absence_is_evidence(mesh, absence) {
             let note = absence.note();
             finding.severity = Severity::Info;
+            // The note belongs inside the sentence: "… exists (the input holds no …)."
+            let sentence = finding.message.ends_with('.');
+            if sentence {
+                finding.message.pop();
+            }
             finding.message.push_str(&note);
+            if sentence {
+                finding.message.push('.');
+            }
         }
     }
     findings.retain(|finding| {

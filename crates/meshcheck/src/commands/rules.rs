@@ -62,32 +62,36 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     if rules.is_empty() {
         bail!("no rule {:?}: `meshcheck rules` lists them", args.code);
     }
+    // Built whole and written once: `meshcheck explain X | head` closes the pipe early, which
+    // must end the output quietly rather than panic as `println!` does.
+    let mut text = String::new();
     for rule in rules {
         let meta = &rule.meta;
-        println!(
-            "{} {} ({}, {})",
+        text.push_str(&format!(
+            "{} {} ({}, {})\n{}\n\n",
             meta.code,
             meta.name,
             meta.category.title(),
-            meta.severity
-        );
-        println!("{}\n", meta.summary);
+            meta.severity,
+            meta.summary
+        ));
         if let Some(analyzer) = meta.istio_analyzer {
-            println!(
-                "Mirrors Istio's {analyzer} ({}).\n",
+            text.push_str(&format!(
+                "Mirrors Istio's {analyzer} ({}).\n\n",
                 meta.istio_codes.join(", ")
-            );
+            ));
         }
-        println!("{}", meta.explanation.trim_end());
-        println!(
-            "\nReads: {}",
+        text.push_str(meta.explanation.trim_end());
+        text.push_str(&format!(
+            "\n\nReads: {}\nDocs: {}\n\n",
             meta.inputs
                 .iter()
                 .map(|kind| kind.name())
                 .collect::<Vec<_>>()
-                .join(", ")
-        );
-        println!("Docs: {}\n", meta.docs_url);
+                .join(", "),
+            meta.docs_url
+        ));
     }
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(ExitCode::SUCCESS)
 }
