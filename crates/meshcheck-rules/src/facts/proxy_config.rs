@@ -130,8 +130,9 @@ pub(crate) fn effective_proxy_config(mesh: &Mesh, workload: &Workload) -> Effect
 pub(crate) struct Amount {
     /// Millicores for CPU, bytes for memory.
     pub value: u64,
-    pub text: String,
-    pub source: String,
+    /// As written (short amounts stay inline: this runs for every running pod).
+    pub text: compact_str::CompactString,
+    pub source: &'static str,
 }
 
 /// The requests and limits of a workload's proxy, as far as the input tells.
@@ -146,17 +147,17 @@ pub(crate) struct ProxyResources {
     pub known: bool,
 }
 
-fn amount(value: Option<&Value>, cpu: bool, source: &str) -> Option<Amount> {
+fn amount(value: Option<&Value>, cpu: bool, source: &'static str) -> Option<Amount> {
     let value = value?;
     let parsed = if cpu { cpu_millis(value) } else { bytes(value) }?;
     let text = match value {
-        Value::String(text) => text.to_string(),
-        other => other.to_string(),
+        Value::String(text) => compact_str::CompactString::from(text.as_str()),
+        other => compact_str::CompactString::from(other.to_string()),
     };
     Some(Amount {
         value: parsed,
         text,
-        source: source.to_owned(),
+        source,
     })
 }
 
@@ -184,18 +185,38 @@ pub(crate) fn proxy_resources(injector: Option<&Value>, workload: &Workload) -> 
         .and_then(|values| values.at("/global/proxy/resources"))
         .unwrap_or(&Value::Null);
     let injector_source = "the injector's global.proxy.resources";
-    let pick = |annotation: &str, pointer: &str, cpu: bool| {
+    let pick = |annotation: &str, annotation_source: &'static str, pointer: &str, cpu: bool| {
         let from_annotation = workload.annotation(annotation).map(Value::from);
         match from_annotation {
-            Some(value) => amount(Some(&value), cpu, &format!("annotation {annotation}")),
+            Some(value) => amount(Some(&value), cpu, annotation_source),
             None => amount(defaults.at(pointer), cpu, injector_source),
         }
     };
     ProxyResources {
-        cpu_request: pick("sidecar.istio.io/proxyCPU", "/requests/cpu", true),
-        cpu_limit: pick("sidecar.istio.io/proxyCPULimit", "/limits/cpu", true),
-        memory_request: pick("sidecar.istio.io/proxyMemory", "/requests/memory", false),
-        memory_limit: pick("sidecar.istio.io/proxyMemoryLimit", "/limits/memory", false),
+        cpu_request: pick(
+            "sidecar.istio.io/proxyCPU",
+            "annotation sidecar.istio.io/proxyCPU",
+            "/requests/cpu",
+            true,
+        ),
+        cpu_limit: pick(
+            "sidecar.istio.io/proxyCPULimit",
+            "annotation sidecar.istio.io/proxyCPULimit",
+            "/limits/cpu",
+            true,
+        ),
+        memory_request: pick(
+            "sidecar.istio.io/proxyMemory",
+            "annotation sidecar.istio.io/proxyMemory",
+            "/requests/memory",
+            false,
+        ),
+        memory_limit: pick(
+            "sidecar.istio.io/proxyMemoryLimit",
+            "annotation sidecar.istio.io/proxyMemoryLimit",
+            "/limits/memory",
+            false,
+        ),
         known: injector.is_some(),
     }
 }

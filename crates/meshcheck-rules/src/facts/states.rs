@@ -59,12 +59,31 @@ pub(crate) fn judge<'m, T>(
     let total = workload.pod_count();
     let mut affected = 0;
     let mut first_running = None;
+    // Pods with the same template hash were made from the same template (and injected alike):
+    // one of them stands for the others, which keeps this linear in templates, not pods.
+    let mut judged: Vec<(&str, bool)> = Vec::new();
     for pod in workload.pods() {
-        if let Seen::Problem(found) = seen(&pod_workload(mesh, pod)) {
-            affected += 1;
-            if first_running.is_none() {
-                first_running = Some(found);
+        let revision = pod
+            .label("pod-template-hash")
+            .or_else(|| pod.label("controller-revision-hash"));
+        if let Some(revision) = revision
+            && let Some((_, problem)) = judged.iter().find(|(seen, _)| *seen == revision)
+        {
+            affected += usize::from(*problem);
+            continue;
+        }
+        let problem = match seen(&pod_workload(mesh, pod)) {
+            Seen::Problem(found) => {
+                if first_running.is_none() {
+                    first_running = Some(found);
+                }
+                true
             }
+            Seen::Clean | Seen::Unknown => false,
+        };
+        affected += usize::from(problem);
+        if let Some(revision) = revision {
+            judged.push((revision, problem));
         }
     }
     let pods = |count: usize| {
