@@ -3,13 +3,13 @@
 
 use meshcheck_input::Value;
 use meshcheck_model::inventory::{Workload, missing_requests};
-use meshcheck_model::{Mesh, Resource, str_field};
+use meshcheck_model::{Resource, str_field};
 
 use super::planes::replicas_text;
 
 /// Why the workload can drop to a single replica, or `None` when it keeps at least two.
 /// Only controllers are judged (pods alone do not tell the desired count).
-pub fn replica_problem(workload: &Workload, _mesh: &Mesh) -> Option<String> {
+pub fn replica_problem(workload: &Workload) -> Option<String> {
     workload.controller?;
     let min = workload.min_replicas()?;
     if min >= 2 {
@@ -28,18 +28,17 @@ pub fn replica_problem(workload: &Workload, _mesh: &Mesh) -> Option<String> {
 /// [`replica_problem`] with the controller to report it on.
 pub fn replica_problem_with_controller<'m>(
     workload: &Workload<'m>,
-    mesh: &'m Mesh,
 ) -> Option<(&'m Resource, String)> {
-    Some((workload.controller?, replica_problem(workload, mesh)?))
+    Some((workload.controller?, replica_problem(workload)?))
 }
 
 /// Why the workload is not highly available: too few replicas ([`replica_problem`]), then a
 /// missing or eviction-blocking disruption budget ([`budget_problem`]). Empty when it is, or
 /// when it has no controller.
-pub fn high_availability_problems(workload: &Workload, mesh: &Mesh) -> Vec<String> {
+pub fn high_availability_problems(workload: &Workload) -> Vec<String> {
     [
-        replica_problem(workload, mesh),
-        budget_problem(workload, mesh).map(|(problem, _)| problem),
+        replica_problem(workload),
+        budget_problem(workload).map(|(problem, _)| problem),
     ]
     .into_iter()
     .flatten()
@@ -74,10 +73,7 @@ fn blocks_eviction(budget: &Resource, replicas: i64) -> bool {
 
 /// A disruption-budget problem: none selects the pods, or the budget blocks every eviction.
 /// Returns the message and the budget to point at (if any).
-pub fn budget_problem<'m>(
-    workload: &Workload<'m>,
-    _mesh: &'m Mesh,
-) -> Option<(String, Option<&'m Resource>)> {
+pub fn budget_problem<'m>(workload: &Workload<'m>) -> Option<(String, Option<&'m Resource>)> {
     workload.controller?;
     let budgets = workload.disruption_budgets();
     if budgets.is_empty() {
@@ -127,7 +123,7 @@ pub fn requests_problem(container: &Value) -> Option<String> {
 /// How the replicas are (not) spread: `(message, co_located)`. `co_located` is true when the
 /// running pods are known to share one node; otherwise the template merely lacks a spreading
 /// rule. `None` when fewer than two replicas run or they are spread.
-pub fn spread_problem(workload: &Workload, _mesh: &Mesh) -> Option<(String, bool)> {
+pub fn spread_problem(workload: &Workload) -> Option<(String, bool)> {
     workload.controller?;
     let replicas = workload.min_replicas()?.max(workload.replicas()?);
     if replicas < 2 {

@@ -47,7 +47,7 @@ declare_rule! {
 fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
     for gateway in gateways(mesh) {
-        if let Some((problem, budget)) = budget_problem(&gateway.workload, mesh) {
+        if let Some((problem, budget)) = budget_problem(&gateway.workload) {
             let message = format!(
                 "{} {}: {problem}",
                 gateway.role.as_str(),

@@ -39,9 +39,7 @@ declare_rule! {
 fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
     for gateway in gateways(mesh) {
-        if let Some((controller, problem)) =
-            replica_problem_with_controller(&gateway.workload, mesh)
-        {
+        if let Some((controller, problem)) = replica_problem_with_controller(&gateway.workload) {
             sink.report(
                 controller,
                 &["spec", "replicas"],

@@ -48,7 +48,7 @@ declare_rule! {
 fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
     for plane in control_planes(mesh) {
-        if let Some((problem, budget)) = budget_problem(&plane.workload, mesh) {
+        if let Some((problem, budget)) = budget_problem(&plane.workload) {
             let message = format!("{}: {problem}", describe_plane(&plane));
             match budget {
                 Some(budget) => sink.report(budget, &["spec"], message),

@@ -46,8 +46,7 @@ declare_rule! {
 fn check(cx: &Context, sink: &mut Sink) {
     let mesh = cx.mesh;
     for plane in control_planes(mesh) {
-        if let Some((controller, problem)) = replica_problem_with_controller(&plane.workload, mesh)
-        {
+        if let Some((controller, problem)) = replica_problem_with_controller(&plane.workload) {
             sink.report(
                 controller,
                 &["spec", "replicas"],

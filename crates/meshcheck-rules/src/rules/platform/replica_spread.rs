@@ -58,7 +58,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             )
         }));
     for (name, workload) in workloads {
-        let Some((problem, co_located)) = spread_problem(workload, mesh) else {
+        let Some((problem, co_located)) = spread_problem(workload) else {
             continue;
         };
         let finding = report_workload(sink, workload, &[], format!("{name}: {problem}"));

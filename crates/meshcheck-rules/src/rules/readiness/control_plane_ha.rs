@@ -43,7 +43,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let Some(controller) = plane.workload.controller else {
             continue;
         };
-        let problems = high_availability_problems(&plane.workload, mesh);
+        let problems = high_availability_problems(&plane.workload);
         if problems.is_empty() {
             continue;
         }

@@ -46,9 +46,9 @@ fn check(cx: &Context, sink: &mut Sink) {
         let Some(controller) = workload.controller else {
             continue;
         };
-        let mut problems = high_availability_problems(workload, mesh);
+        let mut problems = high_availability_problems(workload);
         problems.extend(
-            spread_problem(workload, mesh)
+            spread_problem(workload)
                 .filter(|(_, co_located)| *co_located)
                 .map(|(problem, _)| problem),
         );
