@@ -141,6 +141,13 @@ fn check_bindings(mesh: &Mesh, vs: &Resource, sink: &mut Sink) {
             continue;
         }
         let (namespace, name) = short_or_full_name(&vs.namespace, reference);
+        let not_served = || {
+            format!(
+                "None of the hosts [{}] defined in VirtualService {} is served by Gateway {namespace}/{name}.",
+                vs_hosts.join(" "),
+                full_name(vs)
+            )
+        };
         let Some(gateway) = find_gateway(mesh, namespace, name) else {
             sink.istio(
                 "IST0101",
@@ -152,17 +159,8 @@ fn check_bindings(mesh: &Mesh, vs: &Resource, sink: &mut Sink) {
             )
             .from_absence(GATEWAY_KINDS, &[namespace]);
             // istioctl also reports the hosts as not served by the missing gateway.
-            sink.istio(
-                "IST0132",
-                vs,
-                &path,
-                format!(
-                    "None of the hosts [{}] defined in VirtualService {} is served by Gateway {namespace}/{name}.",
-                    vs_hosts.join(" "),
-                    full_name(vs)
-                ),
-            )
-            .from_absence(GATEWAY_KINDS, &[namespace]);
+            sink.istio("IST0132", vs, &path, not_served())
+                .from_absence(GATEWAY_KINDS, &[namespace]);
             continue;
         };
         let served = match gateway.kind {
@@ -172,16 +170,7 @@ fn check_bindings(mesh: &Mesh, vs: &Resource, sink: &mut Sink) {
                 .any(|offered| vs_hosts.iter().any(|host| hosts_intersect(offered, host))),
         };
         if !served {
-            sink.istio(
-                "IST0132",
-                vs,
-                &path,
-                format!(
-                    "None of the hosts [{}] defined in VirtualService {} is served by Gateway {namespace}/{name}.",
-                    vs_hosts.join(" "),
-                    full_name(vs)
-                ),
-            );
+            sink.istio("IST0132", vs, &path, not_served());
         }
     }
 }
